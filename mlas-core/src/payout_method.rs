@@ -41,7 +41,9 @@ impl PayoutMethod {
             "PAYPAL" => Ok(PayoutMethod::PayPal),
             other => Err(Error::validation(
                 "payout_method",
-                format!("unknown payout method {other:?}; expected \"BANK_TRANSFER\" or \"PAYPAL\""),
+                format!(
+                    "unknown payout method {other:?}; expected \"BANK_TRANSFER\" or \"PAYPAL\""
+                ),
             )),
         }
     }
@@ -128,7 +130,12 @@ impl PayoutDetails {
     ///
     /// The IBAN may contain spaces and lower case; it is stored compact and upper
     /// case. The BIC, if given, is trimmed and upper-cased. The names are trimmed.
-    pub fn iban(iban: &str, bic: Option<&str>, bank_name: &str, account_holder_name: &str) -> Result<Self> {
+    pub fn iban(
+        iban: &str,
+        bic: Option<&str>,
+        bank_name: &str,
+        account_holder_name: &str,
+    ) -> Result<Self> {
         let details = PayoutDetails::Iban {
             iban: normalise_iban(iban),
             bic: bic.map(|b| b.trim().to_ascii_uppercase()),
@@ -142,7 +149,9 @@ impl PayoutDetails {
     /// Validated PayPal details. The email is trimmed, then checked with
     /// [`validate_email`].
     pub fn paypal(email: &str) -> Result<Self> {
-        let details = PayoutDetails::PayPal { email: email.trim().to_owned() };
+        let details = PayoutDetails::PayPal {
+            email: email.trim().to_owned(),
+        };
         details.validate()?;
         Ok(details)
     }
@@ -154,13 +163,23 @@ impl PayoutDetails {
     /// compact and upper case, the BIC upper case.
     pub fn validate(&self) -> Result<()> {
         match self {
-            PayoutDetails::UsBank { account_number, routing_number, bank_name, account_holder_name } => {
+            PayoutDetails::UsBank {
+                account_number,
+                routing_number,
+                bank_name,
+                account_holder_name,
+            } => {
                 check_account_number(account_number)?;
                 check_routing_number(routing_number)?;
                 check_name("bank_name", bank_name)?;
                 check_name("account_holder_name", account_holder_name)
             }
-            PayoutDetails::Iban { iban, bic, bank_name, account_holder_name } => {
+            PayoutDetails::Iban {
+                iban,
+                bic,
+                bank_name,
+                account_holder_name,
+            } => {
                 check_iban(iban)?;
                 if let Some(bic) = bic {
                     check_bic(bic)?;
@@ -211,17 +230,34 @@ impl PayoutDetails {
     /// absent `bic` counts as `null`), and the values must pass
     /// [`PayoutDetails::validate`] as they are: nothing is normalised.
     pub fn from_storage_json(value: &Value) -> Result<Self> {
-        let obj = value
-            .as_object()
-            .ok_or_else(|| Error::validation("payout_details", "stored payout details must be a JSON object"))?;
+        let obj = value.as_object().ok_or_else(|| {
+            Error::validation(
+                "payout_details",
+                "stored payout details must be a JSON object",
+            )
+        })?;
         let kind = match obj.get("type") {
-            None => return Err(Error::validation("type", "missing field \"type\" in stored payout details")),
+            None => {
+                return Err(Error::validation(
+                    "type",
+                    "missing field \"type\" in stored payout details",
+                ));
+            }
             Some(Value::String(s)) => s.as_str(),
             Some(_) => return Err(Error::validation("type", "field \"type\" must be a string")),
         };
         let details = match kind {
             "us_bank" => {
-                check_keys(obj, &["type", "account_number", "routing_number", "bank_name", "account_holder_name"])?;
+                check_keys(
+                    obj,
+                    &[
+                        "type",
+                        "account_number",
+                        "routing_number",
+                        "bank_name",
+                        "account_holder_name",
+                    ],
+                )?;
                 PayoutDetails::UsBank {
                     account_number: required_str(obj, "account_number")?,
                     routing_number: required_str(obj, "routing_number")?,
@@ -230,7 +266,10 @@ impl PayoutDetails {
                 }
             }
             "iban" => {
-                check_keys(obj, &["type", "iban", "bic", "bank_name", "account_holder_name"])?;
+                check_keys(
+                    obj,
+                    &["type", "iban", "bic", "bank_name", "account_holder_name"],
+                )?;
                 PayoutDetails::Iban {
                     iban: required_str(obj, "iban")?,
                     bic: optional_str(obj, "bic")?,
@@ -240,12 +279,16 @@ impl PayoutDetails {
             }
             "paypal" => {
                 check_keys(obj, &["type", "email"])?;
-                PayoutDetails::PayPal { email: required_str(obj, "email")? }
+                PayoutDetails::PayPal {
+                    email: required_str(obj, "email")?,
+                }
             }
             other => {
                 return Err(Error::validation(
                     "type",
-                    format!("unknown payout details type {other:?}; expected \"us_bank\", \"iban\" or \"paypal\""),
+                    format!(
+                        "unknown payout details type {other:?}; expected \"us_bank\", \"iban\" or \"paypal\""
+                    ),
                 ));
             }
         };
@@ -257,14 +300,24 @@ impl PayoutDetails {
     fn json(&self, masked: bool) -> Value {
         let secret = |s: &str| if masked { mask_secret(s) } else { s.to_owned() };
         match self {
-            PayoutDetails::UsBank { account_number, routing_number, bank_name, account_holder_name } => json!({
+            PayoutDetails::UsBank {
+                account_number,
+                routing_number,
+                bank_name,
+                account_holder_name,
+            } => json!({
                 "type": "us_bank",
                 "account_number": secret(account_number),
                 "routing_number": routing_number,
                 "bank_name": bank_name,
                 "account_holder_name": account_holder_name,
             }),
-            PayoutDetails::Iban { iban, bic, bank_name, account_holder_name } => json!({
+            PayoutDetails::Iban {
+                iban,
+                bic,
+                bank_name,
+                account_holder_name,
+            } => json!({
                 "type": "iban",
                 "iban": secret(iban),
                 "bic": bic,
@@ -282,21 +335,33 @@ impl PayoutDetails {
 impl fmt::Debug for PayoutDetails {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            PayoutDetails::UsBank { account_number, routing_number, bank_name, account_holder_name } => f
+            PayoutDetails::UsBank {
+                account_number,
+                routing_number,
+                bank_name,
+                account_holder_name,
+            } => f
                 .debug_struct("UsBank")
                 .field("account_number", &mask_secret(account_number))
                 .field("routing_number", routing_number)
                 .field("bank_name", bank_name)
                 .field("account_holder_name", account_holder_name)
                 .finish(),
-            PayoutDetails::Iban { iban, bic, bank_name, account_holder_name } => f
+            PayoutDetails::Iban {
+                iban,
+                bic,
+                bank_name,
+                account_holder_name,
+            } => f
                 .debug_struct("Iban")
                 .field("iban", &mask_secret(iban))
                 .field("bic", bic)
                 .field("bank_name", bank_name)
                 .field("account_holder_name", account_holder_name)
                 .finish(),
-            PayoutDetails::PayPal { email } => f.debug_struct("PayPal").field("email", email).finish(),
+            PayoutDetails::PayPal { email } => {
+                f.debug_struct("PayPal").field("email", email).finish()
+            }
         }
     }
 }
@@ -320,7 +385,13 @@ pub fn validate_email(email: &str, field: &str) -> Result<()> {
         return Err(Error::validation(field, "email must not be empty"));
     }
     if email.len() > 254 {
-        return Err(Error::validation(field, format!("email is {} bytes long; at most 254 are allowed", email.len())));
+        return Err(Error::validation(
+            field,
+            format!(
+                "email is {} bytes long; at most 254 are allowed",
+                email.len()
+            ),
+        ));
     }
     if email.chars().any(char::is_control) {
         return fail("contains a control character");
@@ -353,7 +424,10 @@ pub fn validate_email(email: &str, field: &str) -> Result<()> {
         if label.len() > 63 {
             return fail("has a domain label longer than 63 characters");
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return fail("has a domain with characters other than letters, digits, '-' and '.'");
         }
         if label.starts_with('-') || label.ends_with('-') {
@@ -394,12 +468,19 @@ fn check_account_number(account_number: &str) -> Result<()> {
 
 /// ABA routing numbers: 9 digits, a Federal Reserve prefix, and the checksum.
 fn check_routing_number(routing_number: &str) -> Result<()> {
-    let fail =
-        |what: String| Err(Error::validation("routing_number", format!("routing number {routing_number:?} {what}")));
+    let fail = |what: String| {
+        Err(Error::validation(
+            "routing_number",
+            format!("routing number {routing_number:?} {what}"),
+        ))
+    };
     if routing_number.len() != 9 || !routing_number.bytes().all(|b| b.is_ascii_digit()) {
         return fail("must be exactly 9 digits".to_owned());
     }
-    let d: Vec<u32> = routing_number.bytes().map(|b| u32::from(b - b'0')).collect();
+    let d: Vec<u32> = routing_number
+        .bytes()
+        .map(|b| u32::from(b - b'0'))
+        .collect();
     let prefix = d[0] * 10 + d[1];
     if !matches!(prefix, 1..=12 | 21..=32 | 61..=72 | 80) {
         return fail(format!(
@@ -416,10 +497,16 @@ fn check_routing_number(routing_number: &str) -> Result<()> {
 /// Bank and holder names: trimmed, non-empty, at most 200 characters, no control characters.
 fn check_name(field: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(Error::validation(field, format!("{field} must not be empty")));
+        return Err(Error::validation(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err(Error::validation(field, format!("{field} {name:?} contains a control character")));
+        return Err(Error::validation(
+            field,
+            format!("{field} {name:?} contains a control character"),
+        ));
     }
     let chars = name.chars().count();
     if chars > MAX_NAME_CHARS {
@@ -429,14 +516,20 @@ fn check_name(field: &str, name: &str) -> Result<()> {
         ));
     }
     if name.trim() != name {
-        return Err(Error::validation(field, format!("{field} {name:?} has leading or trailing whitespace")));
+        return Err(Error::validation(
+            field,
+            format!("{field} {name:?} has leading or trailing whitespace"),
+        ));
     }
     Ok(())
 }
 
 /// The compact upper-case form of an IBAN typed by a person.
 fn normalise_iban(iban: &str) -> String {
-    iban.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect()
+    iban.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
 }
 
 /// Checks a stored (compact, upper-case) IBAN.
@@ -462,22 +555,27 @@ fn check_iban(iban: &str) -> Result<()> {
         return fail("is not an IBAN".to_owned());
     }
     if bytes.len() > 34 {
-        return fail(format!("is {} characters long; an IBAN has at most 34", bytes.len()));
+        return fail(format!(
+            "is {} characters long; an IBAN has at most 34",
+            bytes.len()
+        ));
     }
     let country = &iban[..2];
     match iban.parse::<iban::Iban>() {
         Ok(parsed) if parsed.electronic_str() == iban => Ok(()),
         Ok(_) => fail("is not in compact upper-case form".to_owned()),
-        Err(iban::ParseIbanError::InvalidBaseIban { source: iban::ParseBaseIbanError::InvalidChecksum }) => {
-            fail("fails the mod 97 check".to_owned())
+        Err(iban::ParseIbanError::InvalidBaseIban {
+            source: iban::ParseBaseIbanError::InvalidChecksum,
+        }) => fail("fails the mod 97 check".to_owned()),
+        Err(iban::ParseIbanError::InvalidBaseIban {
+            source: iban::ParseBaseIbanError::InvalidFormat,
+        }) => fail("is not an IBAN".to_owned()),
+        Err(iban::ParseIbanError::UnknownCountry(_)) => {
+            fail(format!("has unknown country code {country}"))
         }
-        Err(iban::ParseIbanError::InvalidBaseIban { source: iban::ParseBaseIbanError::InvalidFormat }) => {
-            fail("is not an IBAN".to_owned())
-        }
-        Err(iban::ParseIbanError::UnknownCountry(_)) => fail(format!("has unknown country code {country}")),
-        Err(iban::ParseIbanError::InvalidBban(_)) => {
-            fail(format!("has the wrong length or format for its country ({country})"))
-        }
+        Err(iban::ParseIbanError::InvalidBban(_)) => fail(format!(
+            "has the wrong length or format for its country ({country})"
+        )),
     }
 }
 
@@ -485,13 +583,17 @@ fn check_iban(iban: &str) -> Result<()> {
 fn check_bic(bic: &str) -> Result<()> {
     let b = bic.as_bytes();
     let alnum = |c: &u8| c.is_ascii_uppercase() || c.is_ascii_digit();
-    let ok = (b.len() == 8 || b.len() == 11) && b[..6].iter().all(u8::is_ascii_uppercase) && b[6..].iter().all(alnum);
+    let ok = (b.len() == 8 || b.len() == 11)
+        && b[..6].iter().all(u8::is_ascii_uppercase)
+        && b[6..].iter().all(alnum);
     if ok {
         Ok(())
     } else {
         Err(Error::validation(
             "bic",
-            format!("bic {bic:?} must be 8 or 11 upper-case characters: 6 letters, then letters or digits"),
+            format!(
+                "bic {bic:?} must be 8 or 11 upper-case characters: 6 letters, then letters or digits"
+            ),
         ))
     }
 }
@@ -499,9 +601,10 @@ fn check_bic(bic: &str) -> Result<()> {
 /// Rejects keys other than `allowed`; only key names are echoed, never values.
 fn check_keys(obj: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(key) => {
-            Err(Error::validation("payout_details", format!("unexpected field {key:?} in stored payout details")))
-        }
+        Some(key) => Err(Error::validation(
+            "payout_details",
+            format!("unexpected field {key:?} in stored payout details"),
+        )),
         None => Ok(()),
     }
 }
@@ -510,8 +613,14 @@ fn check_keys(obj: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
 fn required_str(obj: &Map<String, Value>, key: &str) -> Result<String> {
     match obj.get(key) {
         Some(Value::String(s)) => Ok(s.clone()),
-        None => Err(Error::validation(key, format!("missing field {key:?} in stored payout details"))),
-        Some(_) => Err(Error::validation(key, format!("field {key:?} must be a string"))),
+        None => Err(Error::validation(
+            key,
+            format!("missing field {key:?} in stored payout details"),
+        )),
+        Some(_) => Err(Error::validation(
+            key,
+            format!("field {key:?} must be a string"),
+        )),
     }
 }
 
@@ -520,7 +629,10 @@ fn optional_str(obj: &Map<String, Value>, key: &str) -> Result<Option<String>> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(Error::validation(key, format!("field {key:?} must be a string or null"))),
+        Some(_) => Err(Error::validation(
+            key,
+            format!("field {key:?} must be a string or null"),
+        )),
     }
 }
 
@@ -556,7 +668,11 @@ mod tests {
         let rearranged = format!("{bban}{country}00");
         let rem = rearranged.chars().fold(0_u32, |acc, c| {
             let v = c.to_digit(36).expect("alphanumeric");
-            if v < 10 { (acc * 10 + v) % 97 } else { (acc * 100 + v) % 97 }
+            if v < 10 {
+                (acc * 10 + v) % 97
+            } else {
+                (acc * 100 + v) % 97
+            }
         });
         format!("{country}{:02}{bban}", 98 - rem)
     }
@@ -591,12 +707,23 @@ mod tests {
         let err = us(ACCOUNT, "021000022").unwrap_err();
         assert_eq!(field(&err), "routing_number");
         assert!(message(&err).contains("checksum"), "{err}");
-        assert!(message(&err).contains("021000022"), "routing numbers are echoed: {err}");
+        assert!(
+            message(&err).contains("021000022"),
+            "routing numbers are echoed: {err}"
+        );
     }
 
     #[test]
     fn routing_number_format() {
-        for bad in ["", "02100002", "0210000210", "02100002a", "021 00002", "021-000021", "０21000021"] {
+        for bad in [
+            "",
+            "02100002",
+            "0210000210",
+            "02100002a",
+            "021 00002",
+            "021-000021",
+            "０21000021",
+        ] {
             let err = us(ACCOUNT, bad).unwrap_err();
             assert_eq!(field(&err), "routing_number", "{bad:?}");
         }
@@ -638,12 +765,26 @@ mod tests {
     fn account_numbers() {
         assert!(us("1234", "021000021").is_ok());
         assert!(us("12345678901234567", "021000021").is_ok());
-        for bad in ["", "123", "123456789012345678", "1234 5678", "1234-5678", "12345678a", " 12345678"] {
+        for bad in [
+            "",
+            "123",
+            "123456789012345678",
+            "1234 5678",
+            "1234-5678",
+            "12345678a",
+            " 12345678",
+        ] {
             let err = us(bad, "021000021").unwrap_err();
             assert_eq!(field(&err), "account_number", "{bad:?}");
             if bad.len() > 4 {
-                assert!(!message(&err).contains(bad), "message echoes the account: {err}");
-                assert!(!format!("{err:?}").contains(bad), "debug echoes the account: {err:?}");
+                assert!(
+                    !message(&err).contains(bad),
+                    "message echoes the account: {err}"
+                );
+                assert!(
+                    !format!("{err:?}").contains(bad),
+                    "debug echoes the account: {err:?}"
+                );
             }
         }
         let err = us("123456789012345678", "021000021").unwrap_err();
@@ -653,7 +794,14 @@ mod tests {
     #[test]
     fn names() {
         let ok = PayoutDetails::us_bank(ACCOUNT, "021000021", "  Chase  ", " Jane Doe ").unwrap();
-        let PayoutDetails::UsBank { bank_name, account_holder_name, .. } = &ok else { panic!() };
+        let PayoutDetails::UsBank {
+            bank_name,
+            account_holder_name,
+            ..
+        } = &ok
+        else {
+            panic!()
+        };
         assert_eq!(bank_name, "Chase");
         assert_eq!(account_holder_name, "Jane Doe");
 
@@ -696,13 +844,17 @@ mod tests {
             ("De89 37040044 0532013000", DE),
         ] {
             let d = PayoutDetails::iban(input, None, "Bank", "Holder").unwrap();
-            let PayoutDetails::Iban { iban, .. } = &d else { panic!() };
+            let PayoutDetails::Iban { iban, .. } = &d else {
+                panic!()
+            };
             assert_eq!(iban, compact);
             assert_eq!(d.method(), PayoutMethod::BankTransfer);
             assert_eq!(d.masked_account(), mask_secret(compact));
         }
         let d = PayoutDetails::iban(DE, Some(" cobadeffxxx "), "Commerzbank", "Max").unwrap();
-        let PayoutDetails::Iban { bic, .. } = &d else { panic!() };
+        let PayoutDetails::Iban { bic, .. } = &d else {
+            panic!()
+        };
         assert_eq!(bic.as_deref(), Some("COBADEFFXXX"));
         assert_eq!(d.masked_account(), "****3000");
     }
@@ -714,8 +866,14 @@ mod tests {
         let text = message(&err);
         if compact.chars().count() > 4 {
             assert!(!text.contains(&compact), "message echoes the iban: {text}");
-            assert!(!text.contains(input.trim()), "message echoes the iban: {text}");
-            assert!(!format!("{err:?}").contains(&compact), "debug echoes the iban: {err:?}");
+            assert!(
+                !text.contains(input.trim()),
+                "message echoes the iban: {text}"
+            );
+            assert!(
+                !format!("{err:?}").contains(&compact),
+                "debug echoes the iban: {err:?}"
+            );
         }
         text
     }
@@ -751,8 +909,14 @@ mod tests {
 
     #[test]
     fn not_ibans() {
-        let bad_inputs =
-            ["", "GB", "1234567890", "GB82-WEST-1234-5698-7654-32", "GBXXWEST12345698765432", "GB82WEST1234569876543€"];
+        let bad_inputs = [
+            "",
+            "GB",
+            "1234567890",
+            "GB82-WEST-1234-5698-7654-32",
+            "GBXXWEST12345698765432",
+            "GB82WEST1234569876543€",
+        ];
         for bad in bad_inputs {
             let err = PayoutDetails::iban(bad, None, "Bank", "Holder").unwrap_err();
             assert_eq!(field(&err), "iban", "{bad:?}");
@@ -778,12 +942,29 @@ mod tests {
 
     #[test]
     fn bics() {
-        for good in ["DEUTDEFF", "deutdeff", "DEUTDEFF500", "COBADEFFXXX", "NWBKGB2L"] {
-            assert!(PayoutDetails::iban(DE, Some(good), "B", "H").is_ok(), "{good}");
+        for good in [
+            "DEUTDEFF",
+            "deutdeff",
+            "DEUTDEFF500",
+            "COBADEFFXXX",
+            "NWBKGB2L",
+        ] {
+            assert!(
+                PayoutDetails::iban(DE, Some(good), "B", "H").is_ok(),
+                "{good}"
+            );
         }
-        for bad in
-            ["", "DEUTDEF", "DEUTDEFF5", "DEUTDEFF50", "DEUTDEFF5000", "DEU1DEFF", "DEUTD1FF", "DEUTDEF_", "DEUT DEFF"]
-        {
+        for bad in [
+            "",
+            "DEUTDEF",
+            "DEUTDEFF5",
+            "DEUTDEFF50",
+            "DEUTDEFF5000",
+            "DEU1DEFF",
+            "DEUTD1FF",
+            "DEUTDEF_",
+            "DEUT DEFF",
+        ] {
             let err = PayoutDetails::iban(DE, Some(bad), "B", "H").unwrap_err();
             assert_eq!(field(&err), "bic", "{bad:?}");
         }
@@ -804,9 +985,27 @@ mod tests {
         let local64 = format!("{}@example.com", "a".repeat(64));
         assert!(validate_email(&local64, "email").is_ok());
         let local65 = format!("{}@example.com", "a".repeat(65));
-        let total255 = format!("a@{}.com", ["b".repeat(63), "c".repeat(63), "d".repeat(63), "e".repeat(57)].join("."));
+        let total255 = format!(
+            "a@{}.com",
+            [
+                "b".repeat(63),
+                "c".repeat(63),
+                "d".repeat(63),
+                "e".repeat(57)
+            ]
+            .join(".")
+        );
         assert_eq!(total255.len(), 255);
-        let total254 = format!("a@{}.com", ["b".repeat(63), "c".repeat(63), "d".repeat(63), "e".repeat(56)].join("."));
+        let total254 = format!(
+            "a@{}.com",
+            [
+                "b".repeat(63),
+                "c".repeat(63),
+                "d".repeat(63),
+                "e".repeat(56)
+            ]
+            .join(".")
+        );
         assert!(validate_email(&total254, "email").is_ok());
         for bad in [
             "",
@@ -837,7 +1036,12 @@ mod tests {
         assert_eq!(field(&err), "email");
         assert!(message(&err).contains("\"nope\""), "{err}");
         let d = PayoutDetails::paypal("  jane@example.com ").unwrap();
-        assert_eq!(d, PayoutDetails::PayPal { email: "jane@example.com".to_owned() });
+        assert_eq!(
+            d,
+            PayoutDetails::PayPal {
+                email: "jane@example.com".to_owned()
+            }
+        );
         assert_eq!(d.method(), PayoutMethod::PayPal);
         assert_eq!(d.masked_account(), "jane@example.com");
         assert_eq!(d.to_string(), "PAYPAL jane@example.com");
@@ -857,7 +1061,12 @@ mod tests {
         let us = us(ACCOUNT, "021000021").unwrap();
         let gb = PayoutDetails::iban(GB, Some("NWBKGB2L"), "NatWest", "Jane Doe").unwrap();
         for (d, secret, tail) in [(&us, ACCOUNT, "****7890"), (&gb, GB, "****5432")] {
-            for text in [format!("{d:?}"), format!("{d:#?}"), d.to_string(), d.masked_json().to_string()] {
+            for text in [
+                format!("{d:?}"),
+                format!("{d:#?}"),
+                d.to_string(),
+                d.masked_json().to_string(),
+            ] {
                 assert!(!text.contains(secret), "leaks the secret: {text}");
                 assert!(text.contains(tail), "{text}");
             }
@@ -908,7 +1117,10 @@ mod tests {
         for d in &all {
             let stored = d.to_storage_json();
             let obj = stored.as_object().unwrap();
-            assert!(obj.values().all(|v| v.is_string() || v.is_null()), "{stored}");
+            assert!(
+                obj.values().all(|v| v.is_string() || v.is_null()),
+                "{stored}"
+            );
             let back = PayoutDetails::from_storage_json(&stored).unwrap();
             assert_eq!(&back, d);
             // Through text too, as a store would.
@@ -927,8 +1139,7 @@ mod tests {
             })
         );
         // An absent bic is read as null.
-        let no_bic =
-            json!({"type": "iban", "iban": DE, "bank_name": "Commerzbank", "account_holder_name": "Max Müller"});
+        let no_bic = json!({"type": "iban", "iban": DE, "bank_name": "Commerzbank", "account_holder_name": "Max Müller"});
         assert_eq!(PayoutDetails::from_storage_json(&no_bic).unwrap(), all[2]);
     }
 
@@ -957,20 +1168,38 @@ mod tests {
         assert!(PayoutDetails::from_storage_json(&us).is_ok());
         assert!(PayoutDetails::from_storage_json(&ib).is_ok());
         let cases = [
-            (edited(&us, "account_number", Some(json!(bad_account))), "account_number"),
-            (edited(&us, "account_number", Some(json!(1_234_567_890_u64))), "account_number"),
+            (
+                edited(&us, "account_number", Some(json!(bad_account))),
+                "account_number",
+            ),
+            (
+                edited(&us, "account_number", Some(json!(1_234_567_890_u64))),
+                "account_number",
+            ),
             (edited(&us, "account_number", None), "account_number"),
-            (edited(&us, "routing_number", Some(json!("021000022"))), "routing_number"),
+            (
+                edited(&us, "routing_number", Some(json!("021000022"))),
+                "routing_number",
+            ),
             (edited(&us, "extra", Some(json!(ACCOUNT))), "payout_details"),
             (edited(&us, "iban", Some(json!(GB))), "payout_details"),
-            (edited(&ib, "iban", Some(json!("GB83WEST12345698765432"))), "iban"),
-            (edited(&ib, "iban", Some(json!("gb82west12345698765432"))), "iban"),
+            (
+                edited(&ib, "iban", Some(json!("GB83WEST12345698765432"))),
+                "iban",
+            ),
+            (
+                edited(&ib, "iban", Some(json!("gb82west12345698765432"))),
+                "iban",
+            ),
             (edited(&ib, "iban", Some(json!([GB]))), "iban"),
             (edited(&ib, "iban", Some(Value::Null)), "iban"),
             (edited(&ib, "bic", Some(json!(5))), "bic"),
             (edited(&ib, "bic", Some(json!("nwbkgb2l"))), "bic"),
             (edited(&ib, "bank_name", Some(json!(" B"))), "bank_name"),
-            (edited(&ib, "account_holder_name", None), "account_holder_name"),
+            (
+                edited(&ib, "account_holder_name", None),
+                "account_holder_name",
+            ),
             (json!({"type": "paypal", "email": "not an email"}), "email"),
             (json!({"type": "paypal"}), "email"),
             (json!({"type": "venmo", "account_number": ACCOUNT}), "type"),
@@ -984,7 +1213,13 @@ mod tests {
             let err = PayoutDetails::from_storage_json(&value).unwrap_err();
             assert_eq!(field(&err), expected, "{value}: {err}");
             let text = format!("{err} {err:?}");
-            for secret in [bad_account, ACCOUNT, GB, "GB83WEST12345698765432", "gb82west12345698765432"] {
+            for secret in [
+                bad_account,
+                ACCOUNT,
+                GB,
+                "GB83WEST12345698765432",
+                "gb82west12345698765432",
+            ] {
                 assert!(!text.contains(secret), "leaks {secret}: {text}");
             }
         }

@@ -1,0 +1,47 @@
+//! # mlas-core
+//!
+//! The heart of MLAS, a multi-level affiliate system packaged as a library:
+//! affiliates in sponsor trees, sales attributed to them, rule-based commission
+//! splits across the upline, the commission lifecycle (approval, disputes,
+//! refunds, clawbacks), payout batches sent through a provider, and a
+//! tamper-evident audit chain.
+//!
+//! The core does no I/O of its own: storage is behind the [`Store`] trait, with
+//! an in-memory backend here ([`MemoryStore`]) and SQLite in `mlas-sqlite`.
+//! Money is always [`rust_decimal::Decimal`] with an ISO 4217 currency.
+//!
+//! Logging goes through `tracing`; the library never installs a subscriber.
+
+pub mod affiliate;
+pub mod allocation;
+pub mod audit;
+pub mod calculation;
+pub mod clock;
+pub mod commission;
+pub mod error;
+pub mod ids;
+pub mod memory;
+pub mod money;
+pub mod payout;
+pub mod payout_method;
+pub mod rule;
+pub mod sale;
+pub mod store;
+
+pub use affiliate::{Affiliate, AffiliateStatus, AffiliateUpdate, NewAffiliate};
+pub use audit::{AuditEvent, AuditHead, AuditQuery, AuditRecord};
+pub use calculation::Explanation;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use commission::{Adjustment, AdjustmentKind, Commission, CommissionStatus};
+pub use error::{Error, ErrorKind, Result};
+pub use ids::{
+    AdjustmentId, AffiliateId, BatchId, CommissionId, PayoutId, RefundId, RuleId, SaleId, TenantId,
+};
+pub use memory::MemoryStore;
+pub use money::{Currency, Money};
+pub use payout::{BatchStatus, Payout, PayoutBatch, PayoutStatus};
+pub use payout_method::{PayoutDetails, PayoutMethod};
+pub use rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
+pub use rust_decimal::Decimal;
+pub use sale::{NewRefund, NewSale, Refund, Sale};
+pub use store::{Store, Tx};

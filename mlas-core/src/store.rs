@@ -1,0 +1,192 @@
+//! The storage trait: what a backend must do for the engine.
+//!
+//! One engine operation is one call to [`Store::write`]: the state change and
+//! its audit records commit together or not at all. A backend may run the work
+//! again when its database asks for a retry (a busy SQLite file, a PostgreSQL
+//! serialization failure), so the work must have no effect outside the
+//! transaction it is given. Every method is scoped to one tenant.
+//!
+//! [`Tx::audit_head`] must read the head under the transaction's write lock
+//! (SQLite's IMMEDIATE transaction; `SELECT ... FOR UPDATE` on a networked
+//! database), so that two writers never chain onto the same record.
+
+use crate::affiliate::Affiliate;
+use crate::audit::{AuditHead, AuditQuery, AuditRecord};
+use crate::commission::{Adjustment, Commission, CommissionStatus};
+use crate::error::Result;
+use crate::ids::{
+    AdjustmentId, AffiliateId, BatchId, CommissionId, PayoutId, RefundId, RuleId, SaleId, TenantId,
+};
+use crate::payout::{Payout, PayoutBatch, PayoutStatus};
+use crate::rule::Rule;
+use crate::sale::{Refund, Sale};
+
+/// A filter over a tenant's commissions, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommissionFilter {
+    /// Only this status.
+    pub status: Option<CommissionStatus>,
+    /// Only this affiliate's.
+    pub affiliate: Option<AffiliateId>,
+    /// Only this sale's.
+    pub sale: Option<SaleId>,
+    /// At most this many.
+    pub limit: Option<usize>,
+}
+
+/// A filter over a tenant's adjustments, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdjustmentFilter {
+    /// Only this affiliate's.
+    pub affiliate: Option<AffiliateId>,
+    /// Only those not yet netted into a payout.
+    pub open_only: bool,
+    /// Only those netted into this payout.
+    pub payout: Option<PayoutId>,
+}
+
+/// A filter over a tenant's payouts, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayoutFilter {
+    /// Only this batch's.
+    pub batch: Option<BatchId>,
+    /// Only this status.
+    pub status: Option<PayoutStatus>,
+    /// Only this affiliate's.
+    pub affiliate: Option<AffiliateId>,
+    /// At most this many.
+    pub limit: Option<usize>,
+}
+
+/// A checkpoint: the position and hash of one audit record, kept so a chain can
+/// be verified from it (after archiving) or against it (to catch a rewritten tail).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditCheckpoint {
+    /// The tenant.
+    pub tenant: TenantId,
+    /// The record's sequence number.
+    pub seq: u64,
+    /// The record's hash.
+    pub hash: String,
+    /// When the checkpoint was taken.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One transaction. Reads see the transaction's own writes.
+pub trait Tx {
+    /// The affiliate, if it exists in the tenant.
+    fn affiliate(&mut self, tenant: &TenantId, id: &AffiliateId) -> Result<Option<Affiliate>>;
+    /// Inserts or replaces an affiliate.
+    fn put_affiliate(&mut self, affiliate: &Affiliate) -> Result<()>;
+    /// All affiliates of the tenant, by id.
+    fn affiliates(&mut self, tenant: &TenantId) -> Result<Vec<Affiliate>>;
+
+    /// A rule version (`None`: the latest).
+    fn rule(
+        &mut self,
+        tenant: &TenantId,
+        id: &RuleId,
+        version: Option<u32>,
+    ) -> Result<Option<Rule>>;
+    /// Stores a new rule version; an existing (id, version) is a conflict.
+    fn insert_rule(&mut self, rule: &Rule) -> Result<()>;
+    /// The latest version of every rule of the tenant.
+    fn rules(&mut self, tenant: &TenantId) -> Result<Vec<Rule>>;
+    /// Every version of one rule, oldest first.
+    fn rule_versions(&mut self, tenant: &TenantId, id: &RuleId) -> Result<Vec<Rule>>;
+
+    /// The sale, if recorded.
+    fn sale(&mut self, tenant: &TenantId, id: &SaleId) -> Result<Option<Sale>>;
+    /// Inserts or replaces a sale, with its explanation as JSON.
+    fn put_sale(&mut self, sale: &Sale, explanation: &serde_json::Value) -> Result<()>;
+    /// The stored explanation of a sale's calculation.
+    fn sale_explanation(
+        &mut self,
+        tenant: &TenantId,
+        id: &SaleId,
+    ) -> Result<Option<serde_json::Value>>;
+
+    /// The commission, if it exists.
+    fn commission(&mut self, tenant: &TenantId, id: &CommissionId) -> Result<Option<Commission>>;
+    /// Inserts or replaces a commission.
+    fn put_commission(&mut self, commission: &Commission) -> Result<()>;
+    /// Commissions matching the filter, in id order (ids the library makes sort
+    /// by creation time).
+    fn commissions(
+        &mut self,
+        tenant: &TenantId,
+        filter: &CommissionFilter,
+    ) -> Result<Vec<Commission>>;
+
+    /// The refund, if recorded.
+    fn refund(&mut self, tenant: &TenantId, id: &RefundId) -> Result<Option<Refund>>;
+    /// Inserts a refund.
+    fn put_refund(&mut self, refund: &Refund) -> Result<()>;
+
+    /// The adjustment, if it exists.
+    fn adjustment(&mut self, tenant: &TenantId, id: &AdjustmentId) -> Result<Option<Adjustment>>;
+    /// Inserts or replaces an adjustment.
+    fn put_adjustment(&mut self, adjustment: &Adjustment) -> Result<()>;
+    /// Adjustments matching the filter, in id order.
+    fn adjustments(
+        &mut self,
+        tenant: &TenantId,
+        filter: &AdjustmentFilter,
+    ) -> Result<Vec<Adjustment>>;
+
+    /// The batch, if it exists.
+    fn batch(&mut self, tenant: &TenantId, id: &BatchId) -> Result<Option<PayoutBatch>>;
+    /// Inserts or replaces a batch.
+    fn put_batch(&mut self, batch: &PayoutBatch) -> Result<()>;
+
+    /// The payout, if it exists.
+    fn payout(&mut self, tenant: &TenantId, id: &PayoutId) -> Result<Option<Payout>>;
+    /// Inserts or replaces a payout.
+    fn put_payout(&mut self, payout: &Payout) -> Result<()>;
+    /// Payouts matching the filter, in id order.
+    fn payouts(&mut self, tenant: &TenantId, filter: &PayoutFilter) -> Result<Vec<Payout>>;
+
+    /// The tenant's last audit record, read under the write lock.
+    fn audit_head(&mut self, tenant: &TenantId) -> Result<Option<AuditHead>>;
+    /// Appends a record; its sequence number must follow the head.
+    fn append_audit(&mut self, record: &AuditRecord) -> Result<()>;
+    /// Calls `visit` with each record with `seq >= from_seq` in order, until it
+    /// returns `false`. Backends stream: memory use must not grow with the chain.
+    fn scan_audit(
+        &mut self,
+        tenant: &TenantId,
+        from_seq: u64,
+        visit: &mut dyn FnMut(AuditRecord) -> Result<bool>,
+    ) -> Result<()>;
+    /// Records matching the query, oldest first.
+    fn query_audit(&mut self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
+    /// Deletes the records with `seq <= through_seq` (archiving).
+    fn delete_audit_through(&mut self, tenant: &TenantId, through_seq: u64) -> Result<u64>;
+    /// The checkpoint left by the last archiving: the chain now starts after it.
+    fn audit_anchor(&mut self, tenant: &TenantId) -> Result<Option<AuditCheckpoint>>;
+    /// Replaces the archiving checkpoint.
+    fn put_audit_anchor(&mut self, checkpoint: &AuditCheckpoint) -> Result<()>;
+}
+
+/// A storage backend.
+pub trait Store: Send + Sync {
+    /// Runs `work` in one write transaction and commits it if `work` returns
+    /// `Ok`; rolls back otherwise. May run `work` more than once on a
+    /// retryable conflict.
+    fn write(&self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// Runs `work` in a read-only snapshot. Writes inside it are an error.
+    fn read(&self, work: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
+
+    /// The backend's name and schema version, for health reports.
+    fn describe(&self) -> StoreInfo;
+}
+
+/// What a backend says about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreInfo {
+    /// `"memory"`, `"sqlite"`, ...
+    pub backend: &'static str,
+    /// The schema version, where the backend has one.
+    pub schema_version: Option<u32>,
+}

@@ -1,0 +1,2 @@
+//! placeholder facade
+pub use mlas_core::*;
