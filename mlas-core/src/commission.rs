@@ -117,8 +117,12 @@ pub struct Commission {
     /// What is owed now: the original, less refund reversals, plus or minus
     /// recalculation changes made while unpaid.
     pub amount: Money,
-    /// Total taken off by refunds while unpaid (paid ones get adjustments instead).
+    /// Total reversed by refunds, whether taken off `amount` (while unpaid) or
+    /// clawed back through adjustments (once scheduled or paid).
     pub reversed_amount: Money,
+    /// The signed sum of the adjustments made for this commission (clawbacks
+    /// are negative). What the affiliate keeps is `amount + adjusted`.
+    pub adjusted: Money,
     /// Lifecycle status.
     pub status: CommissionStatus,
     /// The reason given for the last reject, dispute or resolution.

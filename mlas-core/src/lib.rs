@@ -43,5 +43,5 @@ pub use payout::{BatchStatus, Payout, PayoutBatch, PayoutStatus};
 pub use payout_method::{PayoutDetails, PayoutMethod};
 pub use rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 pub use rust_decimal::Decimal;
-pub use sale::{NewRefund, NewSale, Refund, Sale};
+pub use sale::{NewRefund, NewSale, Refund, Reversal, Sale};
 pub use store::{Store, Tx};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::ids::{AffiliateId, RefundId, SaleId, TenantId};
+use crate::ids::{AdjustmentId, AffiliateId, CommissionId, RefundId, SaleId, TenantId};
 use crate::money::Money;
 
 /// The most levels a chain may have.
@@ -137,6 +137,21 @@ pub struct Refund {
     pub amount: Money,
     /// Why.
     pub reason: String,
+    /// What it took back from each commission.
+    pub reversals: Vec<Reversal>,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
+}
+
+/// What one refund took back from one commission.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Reversal {
+    /// The commission.
+    pub commission: CommissionId,
+    /// Its affiliate.
+    pub affiliate: AffiliateId,
+    /// The amount taken back (positive).
+    pub amount: Money,
+    /// The clawback adjustment, when the commission was already scheduled or paid.
+    pub adjustment: Option<AdjustmentId>,
 }
