@@ -184,7 +184,7 @@ impl Engine {
                 scope,
                 now,
                 key,
-                head: None,
+                head: HeadCache::Unread,
             };
             out = Some(work(&mut ctx)?);
             Ok(())
@@ -229,7 +229,7 @@ impl Ctx<'_> {
             self.key,
         )?;
         self.tx.append_audit(&record)?;
-        self.head = Some(Some(AuditHead {
+        self.head = HeadCache::Known(Some(AuditHead {
             seq: record.seq,
             hash: record.hash,
         }));
