@@ -1,6 +1,6 @@
 //! Helpers shared by the engine tests: a fixed clock, a scope, tiny builders.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::str::FromStr;
 use std::sync::Arc;
