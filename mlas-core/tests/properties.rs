@@ -1,6 +1,8 @@
 //! Property tests of the engine's money invariants over random sales, chains,
 //! rules and refund sequences.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;
