@@ -1,5 +1,7 @@
 //! Worked examples of DESIGN.md's commission calculation, written out.
 
+#![allow(clippy::unwrap_used, clippy::default_trait_access)]
+
 mod common;
 
 use common::*;

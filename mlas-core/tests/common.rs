@@ -1,6 +1,6 @@
 //! Helpers shared by the engine tests: a fixed clock, a scope, tiny builders.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
 use std::str::FromStr;
 use std::sync::Arc;

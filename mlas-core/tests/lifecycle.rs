@@ -1,5 +1,7 @@
 //! The commission lifecycle, refunds, recalculation, tenancy and the sponsor tree.
 
+#![allow(clippy::unwrap_used, clippy::default_trait_access)]
+
 mod common;
 
 use chrono::TimeDelta;

@@ -1,7 +1,7 @@
 //! Property tests of the engine's money invariants over random sales, chains,
 //! rules and refund sequences.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::default_trait_access)]
 
 mod common;
 
