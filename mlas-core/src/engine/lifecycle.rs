@@ -353,7 +353,7 @@ fn apply_refund(ctx: &mut Ctx<'_>, request: &NewRefund) -> Result<Refund> {
     for ((mut commission, share), keeps) in
         commissions.into_iter().zip(&allocation.amounts).zip(&keeps)
     {
-        let share = Money::new(*share, sale.amount.currency(), "amount")?;
+        let share = Money::from_rounded(*share, sale.amount.currency());
         if share.is_zero() {
             continue;
         }
@@ -526,7 +526,7 @@ fn recalculate(ctx: &mut Ctx<'_>, sale_id: &SaleId) -> Result<RecalculationOutco
     let mut fresh_lines = Vec::new();
 
     for (line, target) in lines.iter().zip(&targets.amounts) {
-        let target = Money::new(*target, currency, "amount")?;
+        let target = Money::from_rounded(*target, currency);
         let found = existing
             .iter()
             .position(|c| c.affiliate == line.affiliate && earning(c));
