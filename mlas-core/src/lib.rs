@@ -20,6 +20,7 @@ pub mod clock;
 pub mod commission;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod memory;
@@ -35,6 +36,7 @@ pub use audit::{AuditEvent, AuditHead, AuditQuery, AuditRecord};
 pub use calculation::Explanation;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use commission::{Adjustment, AdjustmentKind, Commission, CommissionStatus};
+pub use engine::{Engine, EngineConfig, RecalculationOutcome, Resolution, SaleOutcome, Scope};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{
     AdjustmentId, AffiliateId, BatchId, CommissionId, PayoutId, RefundId, RuleId, SaleId, TenantId,
