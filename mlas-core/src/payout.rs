@@ -173,7 +173,7 @@ pub struct ScheduleRequest {
 }
 
 /// Why a balance was left out of a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HoldReason {
     /// The affiliate is not ACTIVE; its payouts are held until it is.
     AffiliateNotActive,

@@ -145,6 +145,7 @@ struct SimState {
     sends: HashMap<PayoutId, u32>,
     status_calls: HashMap<PayoutId, u32>,
     payments: HashMap<PayoutId, u32>,
+    duplicate_sends: HashMap<PayoutId, u32>,
     paid: BTreeMap<PayoutId, (Money, String)>,
     failed: HashMap<PayoutId, (String, bool)>,
     last: HashMap<PayoutId, PayoutInstruction>,
@@ -215,6 +216,17 @@ impl SimulatedProvider {
         lock(&self.state).payments.get(key).copied().unwrap_or(0)
     }
 
+    /// How many sends came under `key` after it was paid: answered from the
+    /// idempotency record, paying nothing. A host that reconciles before
+    /// resending keeps this at zero in single-worker operation.
+    pub fn duplicate_sends(&self, key: &PayoutId) -> u32 {
+        lock(&self.state)
+            .duplicate_sends
+            .get(key)
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// What was paid under `key`, with the reference.
     pub fn paid(&self, key: &PayoutId) -> Option<(Money, String)> {
         lock(&self.state).paid.get(key).cloned()
@@ -254,9 +266,9 @@ impl PayoutProvider for SimulatedProvider {
         *state.sends.entry(key.clone()).or_default() += 1;
         state.last.insert(key.clone(), instruction.clone());
         if let Some((_, reference)) = state.paid.get(key) {
-            return ProviderOutcome::Paid {
-                reference: reference.clone(),
-            };
+            let reference = reference.clone();
+            *state.duplicate_sends.entry(key.clone()).or_default() += 1;
+            return ProviderOutcome::Paid { reference };
         }
 
         let step = state.scripts.get_mut(key).and_then(|queue| {
