@@ -454,6 +454,9 @@ impl FileProvider {
     }
 
     /// Records that the bank confirmed `key` (in [`FileMode::AwaitConfirmation`]).
+    ///
+    /// Confirmations live in memory only: after reopening the file, the host
+    /// confirms again from its bank statement.
     pub fn confirm(&self, key: &PayoutId, reference: &str) {
         lock(&self.state)
             .confirmed

@@ -36,6 +36,8 @@
 //!
 //! One batch should be processed by one worker at a time: two workers on the
 //! same batch stay correct only through the provider's idempotency.
+// TODO(#5): a lease per batch, so that a second worker waits instead of
+// reconciling a payout the first one is still sending.
 //!
 //! # Audit records
 //!
