@@ -4,6 +4,8 @@
 //! one divide per level, then one rounding), so the figure shows what rule
 //! matching, compression, caps, allocation and the trace cost on top.
 
+#![allow(clippy::unwrap_used, missing_docs)]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
