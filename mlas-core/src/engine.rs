@@ -5,6 +5,7 @@
 //! the audit records describing it, commit together or not at all.
 
 mod affiliates;
+mod audit;
 mod lifecycle;
 mod rules;
 mod sales;
@@ -23,6 +24,10 @@ use crate::memory::MemoryStore;
 use crate::money::Currency;
 use crate::store::{Store, Tx};
 
+pub use audit::{
+    ARCHIVED_KIND, ArchiveOutcome, AuditPage, AuditRange, DEFAULT_AUDIT_PAGE, ExportSummary,
+    MAX_AUDIT_PAGE,
+};
 pub use lifecycle::{RecalculationOutcome, Resolution};
 pub use sales::SaleOutcome;
 

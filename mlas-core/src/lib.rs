@@ -30,11 +30,17 @@ pub mod sale;
 pub mod store;
 
 pub use affiliate::{Affiliate, AffiliateStatus, AffiliateUpdate, NewAffiliate};
-pub use audit::{AuditEvent, AuditHead, AuditQuery, AuditRecord};
+pub use audit::{
+    AuditEvent, AuditHead, AuditQuery, AuditRecord, AuditVerification, BreakReason, ChainBreak,
+    ChainVerifier, Checkpoint,
+};
 pub use calculation::Explanation;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use commission::{Adjustment, AdjustmentKind, Commission, CommissionStatus};
-pub use engine::{Engine, EngineConfig, RecalculationOutcome, Resolution, SaleOutcome, Scope};
+pub use engine::{
+    ArchiveOutcome, AuditPage, AuditRange, Engine, EngineConfig, ExportSummary,
+    RecalculationOutcome, Resolution, SaleOutcome, Scope,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{
     AdjustmentId, AffiliateId, BatchId, CommissionId, PayoutId, RefundId, RuleId, SaleId, TenantId,
