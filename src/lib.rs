@@ -1,2 +1,3 @@
-//! placeholder facade
+#![doc = include_str!("../README.md")]
+
 pub use mlas_core::*;

@@ -18,6 +18,8 @@ pub mod audit;
 pub mod calculation;
 pub mod clock;
 pub mod commission;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod engine;
 pub mod error;
 pub mod ids;
