@@ -2,6 +2,9 @@
 //! emits, verification, checkpoints, queries, exports, archiving, and the
 //! standalone Python verifier run on real exports.
 
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
@@ -710,5 +713,5 @@ fn python_and_rust_agree_on_unusual_text() {
 }
 
 fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
