@@ -286,3 +286,89 @@ impl AuditRecord {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    /// The worked example of AUDIT.md: if this test changes, the document must too.
+    fn documented_chain(key: Option<&[u8]>) -> (AuditRecord, AuditRecord) {
+        let tenant = TenantId::new("org-123").unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 2, 6, 9, 30, 0).unwrap()
+            + chrono::TimeDelta::microseconds(250_000);
+        let first = AuditRecord::chained(
+            &tenant,
+            None,
+            at,
+            "ops@example.com",
+            AuditEvent {
+                kind: "affiliate.created",
+                resource_type: "affiliate",
+                resource_id: "aff-1".into(),
+                affiliate_id: Some("aff-1".into()),
+                payload: json!({"name": "Zoë", "commission_rate": "10", "sponsor": null}),
+            },
+            key,
+        )
+        .unwrap();
+        let second = AuditRecord::chained(
+            &tenant,
+            Some(&first.head()),
+            at,
+            "ops@example.com",
+            AuditEvent {
+                kind: "commission.approved",
+                resource_type: "commission",
+                resource_id: "com-1".into(),
+                affiliate_id: Some("aff-1".into()),
+                payload: json!({"from": "PENDING", "to": "APPROVED", "reason": null}),
+            },
+            key,
+        )
+        .unwrap();
+        (first, second)
+    }
+
+    #[test]
+    fn the_documented_example_hashes_as_documented() {
+        let (first, second) = documented_chain(None);
+        assert_eq!(
+            String::from_utf8(canonical_bytes(&first).unwrap()).unwrap(),
+            concat!(
+                r#"{"actor":"ops@example.com","affiliate_id":"aff-1","at":"2026-02-06T09:30:00.250000Z","#,
+                r#""payload":{"commission_rate":"10","name":"Zoë","sponsor":null},"#,
+                r#""prev_hash":"0000000000000000000000000000000000000000000000000000000000000000","#,
+                r#""resource_id":"aff-1","resource_type":"affiliate","seq":"1","tenant":"org-123","#,
+                r#""type":"affiliate.created"}"#
+            )
+        );
+        assert_eq!(
+            first.hash,
+            "c1bdbdbe82a505274b71795cd8ad8b9f457ae921edf722b3f368e1a2fec78144"
+        );
+        assert_eq!(second.prev_hash, first.hash);
+        assert_eq!(
+            second.hash,
+            "50863f04e03fd143d91c4b681945dcdafab8daf72c0c3834467dc1345fb0c3b7"
+        );
+        let (first, second) = documented_chain(Some(b"example key"));
+        assert_eq!(
+            first.hash,
+            "339044474782867bd6eccb58e9f3e490e6254bb08579f3ef7af929b9326fc644"
+        );
+        assert_eq!(
+            second.hash,
+            "ccb40302cb77ba570c8a12a4e126e3cfdb350a9e99bf96d51286bd6872ebc575"
+        );
+    }
+
+    #[test]
+    fn the_profile_refuses_floats_and_big_integers() {
+        assert!(check_profile(&json!({"a": [1, -2, "x", null, true]})).is_ok());
+        assert!(check_profile(&json!({"a": 1.5})).is_err());
+        assert!(check_profile(&json!({"a": 9_007_199_254_740_992_u64})).is_err());
+        assert!(check_profile(&json!({"😀": "x"})).is_err());
+    }
+}

@@ -715,3 +715,58 @@ fn python_and_rust_agree_on_unusual_text() {
 fn hex_of(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
+
+/// The Python snippet in AUDIT.md, exactly as printed there.
+fn documented_snippet() -> String {
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../AUDIT.md"))
+            .unwrap();
+    let start = doc
+        .find("```python\n")
+        .expect("AUDIT.md has a python block")
+        + 10;
+    let end = start + doc[start..].find("```").unwrap();
+    doc[start..end].to_owned()
+}
+
+#[test]
+fn the_snippet_in_audit_md_verifies_an_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let snippet = dir.path().join("snippet.py");
+    std::fs::write(&snippet, documented_snippet()).unwrap();
+    let (engine, clock) = engine(None);
+    full_flow(&engine, &clock);
+    let head = engine.audit_head(&scope()).unwrap().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut file = std::fs::File::create(&path).unwrap();
+    engine
+        .export_audit_jsonl(&scope(), AuditRange::default(), &mut file)
+        .unwrap();
+    drop(file);
+
+    let run = |file: &std::path::Path| {
+        Command::new("python3")
+            .arg(&snippet)
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let out = run(&path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("{} {}", head.seq, head.hash)
+    );
+
+    let text = std::fs::read_to_string(&path).unwrap();
+    let tampered = text.replacen("\"actor\":\"Zoë", "\"actor\":\"Zoe", 1);
+    assert_ne!(tampered, text);
+    std::fs::write(&path, tampered).unwrap();
+    let out = run(&path);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken at seq 1"));
+}
