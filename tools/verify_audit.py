@@ -9,6 +9,12 @@ Usage:
     verify_audit.py EXPORT.jsonl [--anchor-seq N --anchor-hash HEX]
                     [--key-file PATH | --key-hex HEX]
                     [--checkpoint-seq N --checkpoint-hash HEX]
+    verify_audit.py --sqlite DATABASE --tenant TENANT [--key-... ] [--checkpoint-...]
+
+With --sqlite the records are read straight from an MLAS SQLite file (opened
+read-only), each row turned into the documented object; the anchor left by
+archiving is read from the file too, and an audit.archived record must vouch
+for it.
 
 Without an anchor, a file whose first record is seq 1 must start from the
 genesis hash (64 zeros); a file starting later is verified from its first
@@ -19,9 +25,11 @@ Prints the verified head, or the first broken record and why. Exit status:
 """
 
 import argparse
+import datetime
 import hashlib
 import hmac
 import json
+import sqlite3
 import sys
 
 GENESIS_HASH = "0" * 64
@@ -125,8 +133,11 @@ def parse_line(text):
     return obj
 
 
-def verify(lines, key=None, anchor=None, checkpoint=None):
-    """Walks the lines; returns (records, start, head). Raises Broken."""
+def verify(lines, key=None, anchor=None, checkpoint=None, vouch=False):
+    """Walks the lines; returns (records, start, head). Raises Broken.
+
+    With `vouch`, some audit.archived record must name the anchor."""
+    vouched = not (vouch and anchor)
     expected_seq = anchor[0] + 1 if anchor else None
     expected_prev = anchor[1] if anchor else None
     tenant = None
@@ -164,10 +175,19 @@ def verify(lines, key=None, anchor=None, checkpoint=None):
             raise Broken(
                 seq, f"checkpoint mismatch: checkpoint holds {checkpoint[1]}, file has {stored}"
             )
+        if (
+            not vouched
+            and obj["type"] == "audit.archived"
+            and obj["payload"].get("through_seq") == str(anchor[0])
+            and obj["payload"].get("through_hash") == anchor[1]
+        ):
+            vouched = True
         head = (seq, stored)
         expected_seq = seq + 1
         expected_prev = stored
         count += 1
+    if not vouched:
+        raise Broken(anchor[0], f"bad anchor: no audit.archived record vouches for seq {anchor[0]}")
     if checkpoint:
         head_seq = head[0] if head else 0
         if head_seq < checkpoint[0]:
@@ -175,9 +195,55 @@ def verify(lines, key=None, anchor=None, checkpoint=None):
     return count, start, head
 
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def rfc3339(micros):
+    """The documented form of a stored time: RFC 3339 UTC, six fractional digits."""
+    t = EPOCH + datetime.timedelta(microseconds=micros)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sqlite_lines(conn, tenant):
+    """The tenant's records from an MLAS SQLite file, as canonical export lines."""
+    rows = conn.execute(
+        "SELECT tenant, seq, at, type, resource_type, resource_id, affiliate_id, actor,"
+        " payload, prev_hash, hash FROM audit_records WHERE tenant = ? ORDER BY seq",
+        (tenant,),
+    )
+    for row in rows:
+        try:
+            record = {
+                "tenant": row[0],
+                "seq": str(row[1]),
+                "at": rfc3339(row[2]),
+                "type": row[3],
+                "resource_type": row[4],
+                "resource_id": row[5],
+                "affiliate_id": row[6],
+                "actor": row[7],
+                "payload": json.loads(row[8], object_pairs_hook=no_duplicates),
+                "prev_hash": row[9],
+                "hash": row[10],
+            }
+        except (ValueError, TypeError, OverflowError) as e:
+            yield f"unreadable row seq {row[1]}: {e}"
+            continue
+        yield json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sqlite_anchor(conn, tenant):
+    row = conn.execute(
+        "SELECT seq, hash FROM audit_anchors WHERE tenant = ?", (tenant,)
+    ).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Verify an MLAS audit export (JSON Lines).")
-    parser.add_argument("export", help="the JSON Lines file ('-' for standard input)")
+    parser.add_argument("export", nargs="?", help="the JSON Lines file ('-' for standard input)")
+    parser.add_argument("--sqlite", help="read the records from this MLAS SQLite file instead")
+    parser.add_argument("--tenant", help="the tenant whose chain to read (with --sqlite)")
     parser.add_argument("--anchor-seq", type=int, help="seq of the record before the file")
     parser.add_argument("--anchor-hash", help="hash of the record before the file")
     keys = parser.add_mutually_exclusive_group()
@@ -187,6 +253,12 @@ def main(argv=None):
     parser.add_argument("--checkpoint-hash", help="hash of a checkpoint to check")
     args = parser.parse_args(argv)
 
+    if (args.export is None) == (args.sqlite is None):
+        parser.error("give either an export file or --sqlite")
+    if args.sqlite and not args.tenant:
+        parser.error("--sqlite needs --tenant")
+    if args.sqlite and args.anchor_seq is not None:
+        parser.error("with --sqlite the anchor is read from the file")
     if (args.anchor_seq is None) != (args.anchor_hash is None):
         parser.error("--anchor-seq and --anchor-hash go together")
     if (args.checkpoint_seq is None) != (args.checkpoint_hash is None):
@@ -211,6 +283,21 @@ def main(argv=None):
     except (OSError, ValueError) as e:
         parser.error(f"cannot read the key: {e}")
 
+    if args.sqlite:
+        try:
+            conn = sqlite3.connect(f"file:{args.sqlite}?mode=ro", uri=True)
+            try:
+                anchor = sqlite_anchor(conn, args.tenant)
+                result = verify(sqlite_lines(conn, args.tenant), key, anchor, checkpoint, True)
+            finally:
+                conn.close()
+        except Broken as e:
+            print(f"BROKEN at seq {e.seq}: {e.reason}")
+            return 1
+        except sqlite3.Error as e:
+            print(f"error: cannot read {args.sqlite}: {e}", file=sys.stderr)
+            return 2
+        return report(result, anchor is not None or args.anchor_seq is not None)
     try:
         if args.export == "-":
             result = verify(sys.stdin, key, anchor, checkpoint)
@@ -224,9 +311,13 @@ def main(argv=None):
         print(f"error: cannot read {args.export}: {e}", file=sys.stderr)
         return 2
 
+    return report(result, anchor is not None)
+
+
+def report(result, anchored):
     count, start, head = result
     start_text = "genesis" if start is None else f"seq {start[0]} hash {start[1]}"
-    if anchor is None and start is not None:
+    if not anchored and start is not None:
         start_text += " (not anchored: taken from the first record)"
     if head is None:
         print(f"OK: 0 records, start {start_text}")

@@ -501,3 +501,108 @@ fn a_forged_anchor_is_caught() {
         "{plain}"
     );
 }
+
+/// Runs `tools/verify_audit.py --sqlite` on a file, as a third party would.
+fn python_verdict(path: &Path, extra: &[&str]) -> (i32, String) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/verify_audit.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg("--sqlite")
+        .arg(path)
+        .args(["--tenant", "org-1"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn the_python_verifier_reads_the_sqlite_file_directly() {
+    let dir = tempfile::tempdir().unwrap();
+    for key in [None, Some(KEY)] {
+        let name = if key.is_some() {
+            "keyed.db"
+        } else {
+            "plain.db"
+        };
+        let (path, checkpoint, head) = populated(dir.path(), name, key);
+        let key_hex: Vec<String> = key
+            .map(|k| vec!["--key-hex".to_owned(), hex(k)])
+            .unwrap_or_default();
+        let key_args: Vec<&str> = key_hex.iter().map(String::as_str).collect();
+        let (code, out) = python_verdict(&path, &key_args);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains(&format!("head seq {head} hash {}", checkpoint.hash)),
+            "{out}"
+        );
+
+        let copy = copy_of(&path, dir.path(), &format!("edited-{name}"));
+        attack(
+            &copy,
+            "UPDATE audit_records SET payload = json_set(payload, '$.x', 'y')
+             WHERE tenant = 'org-1' AND seq = 7",
+        );
+        let (code, out) = python_verdict(&copy, &key_args);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("BROKEN at seq 7: hash mismatch"), "{out}");
+
+        let copy = copy_of(&path, dir.path(), &format!("truncated-{name}"));
+        attack(
+            &copy,
+            &format!("DELETE FROM audit_records WHERE seq >= {head} AND tenant = 'org-1'"),
+        );
+        let (code, out) = python_verdict(&copy, &key_args);
+        assert_eq!(code, 0, "{out}");
+        let mut with_checkpoint = key_args.clone();
+        let seq = head.to_string();
+        with_checkpoint.extend([
+            "--checkpoint-seq",
+            &seq,
+            "--checkpoint-hash",
+            &checkpoint.hash,
+        ]);
+        let (code, out) = python_verdict(&copy, &with_checkpoint);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(&format!("BROKEN at seq {head}: missing")),
+            "{out}"
+        );
+    }
+
+    // An anchor written by hand, with the records before it deleted.
+    let (path, _, _) = populated(dir.path(), "anchor.db", None);
+    attack(
+        &path,
+        "INSERT INTO audit_anchors (tenant, seq, hash, at)
+           SELECT tenant, 5, prev_hash, at FROM audit_records WHERE tenant = 'org-1' AND seq = 6;
+         DELETE FROM audit_records WHERE tenant = 'org-1' AND seq <= 5;",
+    );
+    let (code, out) = python_verdict(&path, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("BROKEN at seq 5: bad anchor"), "{out}");
+
+    // A real archive leaves a file that still verifies.
+    let (path, _, _) = populated(dir.path(), "archived.db", None);
+    let engine = engine_on(&path, None);
+    let cutoff = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+    engine
+        .archive_audit(&scope(), cutoff, &mut Vec::new())
+        .unwrap();
+    drop(engine);
+    let (code, out) = python_verdict(&path, &[]);
+    assert_eq!(code, 0, "{out}");
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
