@@ -7,6 +7,8 @@
 mod affiliates;
 mod audit;
 mod lifecycle;
+mod metrics;
+mod payouts;
 mod rules;
 mod sales;
 
@@ -98,6 +100,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
+    counters: Arc<crate::metrics::CalculationCounters>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -121,6 +124,7 @@ impl Engine {
             store,
             clock: Arc::new(SystemClock),
             config: EngineConfig::default(),
+            counters: Arc::default(),
         }
     }
 
