@@ -17,8 +17,10 @@ use mlas_core::{
     ChainVerifier, Checkpoint, Currency, Decimal, Engine, EngineConfig, FixedClock, Money,
     NewAffiliate, NewRefund, NewSale, PayoutDetails, RefundId, Resolution, RuleSpec, SaleId, Scope,
 };
+use mlas_core::{BatchId, CommissionSelection, ScheduleRequest, SimulatedProvider};
 
 const ACCOUNT: &str = "98765432101234";
+const SECOND_ACCOUNT: &str = "11112222333344";
 
 fn usd(amount: &str) -> Money {
     Money::parse(amount, Currency::parse("USD").unwrap(), "amount").unwrap()
@@ -128,6 +130,64 @@ fn full_flow(engine: &Engine, clock: &FixedClock) {
     engine
         .set_affiliate_status(&s, &mid.id, AffiliateStatus::Suspended, "review")
         .unwrap();
+
+    // Payouts: a failed send, a retry, a clawback after payment, a cancellation.
+    engine
+        .update_affiliate(
+            &s,
+            &low.id,
+            AffiliateUpdate {
+                payout: Some(Some(
+                    PayoutDetails::us_bank(SECOND_ACCOUNT, "021000021", "Chase", "Low").unwrap(),
+                )),
+                ..AffiliateUpdate::default()
+            },
+        )
+        .unwrap();
+    engine.approve_available(&s).unwrap();
+    let provider = SimulatedProvider::new();
+    let batch = engine
+        .schedule_payouts(
+            &s,
+            ScheduleRequest {
+                batch: BatchId::new("batch-1").unwrap(),
+                scheduled_for: sold,
+                selection: CommissionSelection::AllApproved,
+            },
+        )
+        .unwrap();
+    let payout = batch.payouts[0].id.clone();
+    provider.fail_payout(&payout, 1, "bank =down", true);
+    engine
+        .process_batch(&s, &batch.batch.id, &provider, false)
+        .unwrap();
+    engine.retry_payout(&s, &payout, &provider).unwrap();
+    engine
+        .refund(
+            &s,
+            NewRefund {
+                id: RefundId::new("refund-2").unwrap(),
+                sale: first.sale.id.clone(),
+                amount: usd("100.00"),
+                reason: "chargeback".into(),
+            },
+        )
+        .unwrap();
+    let fourth = sale("sale-4", "500.00");
+    engine.approve(&s, &fourth.commissions[0].id).unwrap();
+    let batch = engine
+        .schedule_payouts(
+            &s,
+            ScheduleRequest {
+                batch: BatchId::new("batch-2").unwrap(),
+                scheduled_for: sold,
+                selection: CommissionSelection::Ids(vec![fourth.commissions[0].id.clone()]),
+            },
+        )
+        .unwrap();
+    engine
+        .cancel_payout(&s, &batch.payouts[0].id, "wrong account")
+        .unwrap();
 }
 
 trait NowForTest {
@@ -200,6 +260,19 @@ fn a_full_flow_emits_every_kind_and_verifies() {
         "commission.recalculated",
         "sale.refunded",
         "sale.recalculated",
+        "adjustment.created",
+        "commission.scheduled",
+        "commission.paid",
+        "commission.unscheduled",
+        "batch.scheduled",
+        "batch.processing",
+        "batch.finished",
+        "batch.reopened",
+        "payout.scheduled",
+        "payout.sending",
+        "payout.failed",
+        "payout.paid",
+        "payout.cancelled",
     ]);
     assert_eq!(kinds, expected);
     for (i, record) in records.iter().enumerate() {
@@ -246,7 +319,8 @@ fn queries_filter_and_page_with_a_cursor() {
             },
         )
         .unwrap();
-    assert_eq!(rest.records.len(), 1);
+    // Exactly a full last page: no cursor, because nothing follows.
+    assert_eq!(rest.records.len(), 2);
     assert_eq!(rest.next_cursor, None);
 
     let sale_2: Vec<_> = all
@@ -353,7 +427,7 @@ fn exports_verify_on_their_own_and_csv_is_defused() {
     assert!(csv.contains(r#""'=HYPERLINK(""x"")""#), "{csv}");
     // The payload column is JSON and stays as it is.
     assert!(csv.contains(r#"""reason"":""-1 test"""#), "{csv}");
-    assert!(!csv.contains(ACCOUNT));
+    assert!(!csv.contains(ACCOUNT) && !csv.contains(SECOND_ACCOUNT));
 }
 
 #[test]

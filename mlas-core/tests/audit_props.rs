@@ -9,12 +9,13 @@ use std::sync::Arc;
 
 use chrono::{TimeDelta, TimeZone, Utc};
 use mlas_core::audit::export::verify_jsonl;
-use mlas_core::store::CommissionFilter;
+use mlas_core::store::{CommissionFilter, PayoutFilter};
 use mlas_core::{
     AffiliateId, AffiliateStatus, AffiliateUpdate, AuditRange, ChainVerifier, Clock, Currency,
     Decimal, Engine, EngineConfig, FixedClock, Money, NewAffiliate, NewRefund, NewSale, RefundId,
     Resolution, RuleSpec, SaleId, Scope,
 };
+use mlas_core::{BatchId, CommissionSelection, PayoutDetails, ScheduleRequest, SimulatedProvider};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ enum Op {
     Refund { sale: usize, cents: u32 },
     Recalculate { sale: usize },
     Archive { hours_back: u8 },
+    Schedule,
+    Process { which: usize, fail: bool },
     Advance { hours: u8 },
     Checkpoint,
 }
@@ -54,6 +57,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..10, 0u32..20_000).prop_map(|(sale, cents)| Op::Refund { sale, cents }),
         1 => (0usize..10).prop_map(|sale| Op::Recalculate { sale }),
         1 => (0u8..48).prop_map(|hours_back| Op::Archive { hours_back }),
+        1 => Just(Op::Schedule),
+        1 => (0usize..4, any::<bool>()).prop_map(|(which, fail)| Op::Process { which, fail }),
         2 => (0u8..30).prop_map(|hours| Op::Advance { hours }),
         1 => Just(Op::Checkpoint),
     ]
@@ -84,6 +89,8 @@ fn run(ops: &[Op], key: Option<&[u8]>) -> (Engine, Vec<mlas_core::Checkpoint>, V
     let mut rule = None;
     let mut checkpoints = Vec::new();
     let mut archives = Vec::new();
+    let mut batches: Vec<BatchId> = Vec::new();
+    let provider = SimulatedProvider::new();
     let statuses = [
         AffiliateStatus::Pending,
         AffiliateStatus::Active,
@@ -104,6 +111,7 @@ fn run(ops: &[Op], key: Option<&[u8]>) -> (Engine, Vec<mlas_core::Checkpoint>, V
                     Decimal::new(5, 0),
                 );
                 new.sponsor = pick(&affiliates, *sponsor);
+                new.payout = Some(PayoutDetails::paypal(&format!("a{n}@example.com")).unwrap());
                 if let Ok(a) = engine.create_affiliate(&s, new) {
                     affiliates.push(a.id);
                 }
@@ -207,6 +215,26 @@ fn run(ops: &[Op], key: Option<&[u8]>) -> (Engine, Vec<mlas_core::Checkpoint>, V
                 let outcome = engine.archive_audit(&s, before, &mut archive).unwrap();
                 if outcome.records > 0 {
                     archives.push(archive);
+                }
+            }
+            Op::Schedule => {
+                let request = ScheduleRequest {
+                    batch: BatchId::new(format!("b{n}")).unwrap(),
+                    scheduled_for: clock.now(),
+                    selection: CommissionSelection::AllApproved,
+                };
+                if let Ok(outcome) = engine.schedule_payouts(&s, request) {
+                    batches.push(outcome.batch.id);
+                }
+            }
+            Op::Process { which, fail } => {
+                if let Some(batch) = pick(&batches, *which) {
+                    if *fail {
+                        for payout in engine.payouts(&s, &PayoutFilter::default()).unwrap() {
+                            provider.fail_payout(&payout.id, 1, "declined", true);
+                        }
+                    }
+                    let _ = engine.process_batch(&s, &batch, &provider, true);
                 }
             }
             Op::Advance { hours } => clock.advance(TimeDelta::hours(i64::from(*hours))),
