@@ -10,6 +10,10 @@
 //! an in-memory backend here ([`MemoryStore`]) and SQLite in `mlas-sqlite`.
 //! Money is always [`rust_decimal::Decimal`] with an ISO 4217 currency.
 //!
+//! The audit chain's exact format (what is hashed, how to verify an export in
+//! another language, what it detects) is specified in AUDIT.md at the repository
+//! root; see [`audit`] and [`Engine::verify_audit`].
+//!
 //! Logging goes through `tracing`; the library never installs a subscriber.
 
 pub mod affiliate;

@@ -236,7 +236,8 @@ impl ChainVerifier {
         }
     }
 
-    /// Also demands that every record belongs to `tenant`.
+    /// Demands that every record belongs to `tenant` (without it, every record
+    /// must belong to the first record's tenant).
     pub fn for_tenant(mut self, tenant: &str) -> Self {
         self.tenant = Some(tenant.to_owned());
         self
@@ -306,16 +307,15 @@ impl ChainVerifier {
         if self.broken.is_some() {
             return false;
         }
-        if let Some(expected) = &self.tenant {
-            if expected != tenant {
-                self.fail(
-                    seq,
-                    BreakReason::WrongTenant {
-                        found: tenant.to_owned(),
-                    },
-                );
-                return false;
-            }
+        // Without a tenant given, every record must share the first one's.
+        if self.tenant.get_or_insert_with(|| tenant.to_owned()) != tenant {
+            self.fail(
+                seq,
+                BreakReason::WrongTenant {
+                    found: tenant.to_owned(),
+                },
+            );
+            return false;
         }
         if let Some(expected) = self.next_seq() {
             if seq != expected {
