@@ -6,6 +6,7 @@
 
 mod affiliates;
 mod audit;
+mod health;
 mod lifecycle;
 mod metrics;
 mod payouts;
@@ -30,6 +31,7 @@ pub use audit::{
     ARCHIVED_KIND, ArchiveOutcome, AuditPage, AuditRange, DEFAULT_AUDIT_PAGE, ExportSummary,
     MAX_AUDIT_PAGE,
 };
+pub use health::{Health, HealthStatus};
 pub use lifecycle::{RecalculationOutcome, Resolution};
 pub use sales::SaleOutcome;
 

@@ -46,8 +46,8 @@ pub use calculation::Explanation;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use commission::{Adjustment, AdjustmentKind, Commission, CommissionStatus};
 pub use engine::{
-    ArchiveOutcome, AuditPage, AuditRange, Engine, EngineConfig, ExportSummary,
-    RecalculationOutcome, Resolution, SaleOutcome, Scope,
+    ArchiveOutcome, AuditPage, AuditRange, Engine, EngineConfig, ExportSummary, Health,
+    HealthStatus, RecalculationOutcome, Resolution, SaleOutcome, Scope,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{
