@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{five_level_rule, new_sale, scope, sponsor_line, verify_chain};
+use common::{engine_verifies, five_level_rule, new_sale, scope, sponsor_line, verify_chain};
 use mlas_core::engine::Engine;
 use mlas_core::store::CommissionFilter;
 use mlas_core::{AffiliateId, CommissionStatus, Money, NewRefund, RefundId, SaleId, Store};
@@ -227,6 +227,7 @@ fn processes_and_threads_write_one_file() {
         })
         .unwrap();
     verify_chain(&store, scope().tenant());
+    engine_verifies(&path);
 }
 
 /// A tiny deterministic generator for kill times (no rand dependency).
@@ -317,6 +318,7 @@ fn a_writer_killed_mid_ingest_leaves_whole_sales() {
         verify_chain(&store, scope().tenant()),
         base + committed * per_sale
     );
+    engine_verifies(&path);
     println!("{committed} sales committed across 15 killed writers (seed {seed})");
     assert!(
         committed > 0,

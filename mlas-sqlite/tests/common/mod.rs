@@ -93,6 +93,13 @@ pub fn verify_chain(store: &dyn Store, tenant: &TenantId) -> u64 {
     count
 }
 
+/// Verifies the tenant's chain with the engine's own verifier too.
+pub fn engine_verifies(path: &std::path::Path) {
+    let engine = Engine::new(mlas_sqlite::SqliteStore::open(path).unwrap());
+    let report = engine.verify_audit(&scope()).unwrap();
+    assert!(report.is_intact(), "{:?}", report.broken);
+}
+
 /// Counts rows of the tenant with a read transaction.
 pub fn counts(store: &dyn Store, tenant: &TenantId) -> (usize, usize) {
     let mut out = (0, 0);
