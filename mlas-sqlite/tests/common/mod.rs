@@ -29,6 +29,8 @@ pub fn sponsor_line(engine: &Engine, n: usize) -> Vec<AffiliateId> {
         );
         new.id = Some(AffiliateId::new(format!("aff-{i}")).unwrap());
         new.sponsor = ids.last().cloned();
+        new.payout =
+            Some(mlas_core::PayoutDetails::paypal(&format!("aff{i}@example.com")).unwrap());
         ids.push(engine.create_affiliate(&scope, new).unwrap().id);
     }
     ids
