@@ -139,11 +139,15 @@ fn record_one(ctx: &mut Ctx<'_>, new: &NewSale) -> Result<SaleOutcome> {
         ));
     }
 
+    // Every backend keeps microseconds: drop finer digits now, so what is
+    // returned is what a reload will read.
+    let occurred_at = crate::clock::micros(new.occurred_at);
+
     // Steps 2 to 6: the pure calculation.
     let rules = ctx.tx.rules(&ctx.scope.tenant)?;
     let explanation = calculate(
         new.amount,
-        new.occurred_at,
+        occurred_at,
         &new.attribution_type,
         &new.attributes,
         &members,
@@ -155,7 +159,7 @@ fn record_one(ctx: &mut Ctx<'_>, new: &NewSale) -> Result<SaleOutcome> {
         id: new.id.clone(),
         amount: new.amount,
         refunded: Money::zero(new.amount.currency()),
-        occurred_at: new.occurred_at,
+        occurred_at,
         chain,
         attribution_type: new.attribution_type.clone(),
         buyer: new.buyer.clone(),
