@@ -8,7 +8,9 @@ use mlas_core::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::boundary::{Failure, Out, Outcome, call, opt_str_arg, parse_json, str_arg, write_json};
+use crate::boundary::{
+    Failure, Out, Outcome, call, from_json_value, opt_str_arg, parse_json, str_arg, write_json,
+};
 use crate::engine::{handles, mlas_engine, mlas_scope};
 use crate::json;
 use crate::status::mlas_status;
@@ -146,12 +148,7 @@ fn new_affiliate(text: &str) -> Outcome<NewAffiliate> {
     let payout = input
         .as_object_mut()
         .and_then(|o| o.remove("payout_details"));
-    let parsed: NewAffiliateJson = serde_json::from_value(input).map_err(|e| {
-        Failure::from(Error::validation(
-            "json",
-            format!("does not match the schema: {e}"),
-        ))
-    })?;
+    let parsed: NewAffiliateJson = from_json_value(input, "json")?;
     let mut new = NewAffiliate::new(
         parsed.name,
         parsed.email,
@@ -179,12 +176,7 @@ fn affiliate_update(text: &str) -> Outcome<AffiliateUpdate> {
     let payout = input
         .as_object_mut()
         .and_then(|o| o.remove("payout_details"));
-    let parsed: UpdateJson = serde_json::from_value(input).map_err(|e| {
-        Failure::from(Error::validation(
-            "json",
-            format!("does not match the schema: {e}"),
-        ))
-    })?;
+    let parsed: UpdateJson = from_json_value(input, "json")?;
     debug_assert!(parsed.payout_details.is_none());
     Ok(AffiliateUpdate {
         name: parsed.name,

@@ -174,22 +174,29 @@ unsafe fn str_from_raw<'a>(ptr: *const c_char, len: usize, name: &str) -> Outcom
 
 /// Parses a JSON argument into `T`. Text that is not JSON is
 /// `MLAS_ERR_INVALID_JSON`; JSON of the wrong shape is `MLAS_ERR_VALIDATION`.
+///
+/// The whole text is checked for syntax first: a streaming parse into `T`
+/// would report a shape error in `{"unknown": ` before the syntax error.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> Outcome<T> {
-    serde_json::from_str(text).map_err(|e| {
-        let status = match e.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                MLAS_ERR_INVALID_JSON
-            }
-            serde_json::error::Category::Data | serde_json::error::Category::Io => {
-                MLAS_ERR_VALIDATION
-            }
-        };
-        let what = if status == MLAS_ERR_INVALID_JSON {
-            "is not valid JSON"
-        } else {
-            "does not match the documented schema"
-        };
-        Failure::new(status, format!("invalid {name}: {what}: {e}"))
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        Failure::new(
+            MLAS_ERR_INVALID_JSON,
+            format!("invalid {name}: is not valid JSON: {e}"),
+        )
+    })?;
+    from_json_value(value, name)
+}
+
+/// Reads an already-parsed JSON value into `T`; a wrong shape is `MLAS_ERR_VALIDATION`.
+pub(crate) fn from_json_value<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    name: &str,
+) -> Outcome<T> {
+    T::deserialize(value).map_err(|e| {
+        Failure::new(
+            MLAS_ERR_VALIDATION,
+            format!("invalid {name}: does not match the documented schema: {e}"),
+        )
     })
 }
 
