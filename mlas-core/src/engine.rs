@@ -6,6 +6,7 @@
 
 mod affiliates;
 mod lifecycle;
+mod payouts;
 mod rules;
 mod sales;
 
