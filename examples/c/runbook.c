@@ -4,7 +4,11 @@
  * Creates a three-level sponsor tree, a commission rule, records a sale,
  * explains the split, walks the commission lifecycle (approval after the
  * holding period, a dispute and its resolution), refunds part of the sale, and
- * shows what bad input answers. Every call returns an mlas_status; every
+ * schedules and processes a payout batch through a provider written in C
+ * (callbacks + a user-data pointer), retries the payout that failed, prints
+ * the batch statistics, and shows what bad input answers.
+ *
+ * Usage: runbook [DATABASE_FILE]   (without a file, the engine is in memory) Every call returns an mlas_status; every
  * string libmlas returns is released with mlas_string_free.
  *
  * Build (see mlas-ffi/run-c-tests.sh):
@@ -83,13 +87,92 @@ static void print_commissions(const char *title, char *json) {
     mlas_string_free(json);
 }
 
+/*
+ * A payout provider in C: a pretend bank. It pays each idempotency key at most
+ * once, and refuses the first attempt for one affiliate (a frozen account).
+ */
+struct bank {
+    char paid[16][160];
+    int paid_count;
+    int refusals_left;
+    const char *refused_affiliate;
+};
+
+static int32_t bank_send(void *user_data, const char *instruction, size_t len, char *text, size_t cap) {
+    struct bank *bank = user_data;
+    char json[4096];
+    char key[160];
+    char affiliate[160];
+    char amount[64];
+    if (len >= sizeof json) {
+        snprintf(text, cap, "instruction too long");
+        return MLAS_PROVIDER_FAILED;
+    }
+    memcpy(json, instruction, len); /* not NUL-terminated: copy first */
+    json[len] = '\0';
+    if (!json_string(json, "idempotency_key", 0, key, sizeof key) ||
+        !json_string(json, "affiliate_id", 0, affiliate, sizeof affiliate) ||
+        !json_string(json, "amount", 0, amount, sizeof amount)) {
+        snprintf(text, cap, "unreadable instruction");
+        return MLAS_PROVIDER_FAILED;
+    }
+    for (int i = 0; i < bank->paid_count; i++) {
+        if (strcmp(bank->paid[i], key) == 0) { /* already paid: same answer, no money */
+            snprintf(text, cap, "bank-%s", key);
+            return MLAS_PROVIDER_PAID;
+        }
+    }
+    if (strcmp(affiliate, bank->refused_affiliate) == 0 && bank->refusals_left > 0) {
+        bank->refusals_left--;
+        snprintf(text, cap, "account frozen, call the bank");
+        return MLAS_PROVIDER_FAILED_RETRYABLE;
+    }
+    if (bank->paid_count == 16) {
+        snprintf(text, cap, "bank ledger full");
+        return MLAS_PROVIDER_FAILED;
+    }
+    snprintf(bank->paid[bank->paid_count++], sizeof bank->paid[0], "%s", key);
+    printf("  [bank] paid %s USD to %s under %s\n", amount, affiliate, key);
+    snprintf(text, cap, "bank-%s", key);
+    return MLAS_PROVIDER_PAID;
+}
+
+static int32_t bank_status(void *user_data, const char *payout_id, size_t len, char *text, size_t cap) {
+    struct bank *bank = user_data;
+    for (int i = 0; i < bank->paid_count; i++) {
+        if (strlen(bank->paid[i]) == len && memcmp(bank->paid[i], payout_id, len) == 0) {
+            snprintf(text, cap, "bank-%s", bank->paid[i]);
+            return MLAS_PROVIDER_PAID;
+        }
+    }
+    return MLAS_PROVIDER_NOT_FOUND;
+}
+
+/*
+ * Prints one line per payout of a JSON array or a schedule result; `skip` is
+ * how many "status" strings come before the payouts' (1 for the batch's).
+ */
+static void print_payouts(const char *title, char *json, int skip) {
+    char affiliate[160];
+    char amount[64];
+    char status[32];
+    printf("%s\n", title);
+    for (int i = 0; json_string(json, "affiliate_id", i, affiliate, sizeof affiliate) &&
+                    json_string(json, "amount", i, amount, sizeof amount) &&
+                    json_string(json, "status", i + skip, status, sizeof status);
+         i++) {
+        printf("  %-8s %10s USD  %s\n", affiliate, amount, status);
+    }
+    mlas_string_free(json);
+}
+
 static void create_affiliate(mlas_engine *engine, mlas_scope *scope, const char *doc) {
     char *json = NULL;
     check(mlas_affiliate_create(engine, scope, S(doc), &json), "create affiliate");
     show("affiliate created:", json);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     mlas_engine *engine = NULL;
     mlas_scope *scope = NULL;
     char *json = NULL;
@@ -98,7 +181,12 @@ int main(void) {
     char second[160];
 
     printf("libmlas %s\n\n", mlas_version());
-    check(mlas_engine_open_memory(NULL, 0, &engine), "open engine");
+    if (argc > 1) {
+        check(mlas_engine_open(S(argv[1]), NULL, 0, &engine), "open engine");
+        printf("engine on SQLite file %s\n\n", argv[1]);
+    } else {
+        check(mlas_engine_open_memory(NULL, 0, &engine), "open engine");
+    }
     check(mlas_engine_set_time(engine, T0), "set time");
     check(mlas_scope_new(S("org-123"), S("runbook"), &scope), "scope");
 
@@ -178,6 +266,40 @@ int main(void) {
     show("refund recorded:", json);
     check(mlas_commission_list(engine, scope, S("{\"sale_id\":\"sale-456\"}"), &json), "list");
     print_commissions("commissions of sale-456 after the refund:", json);
+
+    /* 2.4 Scheduling payouts: every approved commission, for five days later. */
+    char request[256];
+    snprintf(request, sizeof request, "{\"batch_id\":\"batch-123\",\"scheduled_for\":%lld}",
+             (long long)(T0 + 36 * DAY));
+    check(mlas_payout_schedule(engine, scope, S(request), &json), "schedule payouts");
+    print_payouts("batch-123 scheduled, one payout per affiliate:", json, 1);
+
+    /* 2.5 Processing the batch through the C provider. */
+    struct bank bank = {.paid_count = 0, .refusals_left = 1, .refused_affiliate = "aff-456"};
+    mlas_provider *provider = NULL;
+    check(mlas_provider_new(bank_send, bank_status, &bank, &provider), "provider");
+    check(mlas_engine_set_time(engine, T0 + 36 * DAY), "advance time");
+    check(mlas_batch_process(engine, scope, S("batch-123"), provider, 0, &json), "process batch");
+    show("batch processed; statistics:", json);
+
+    /* 4.2 Failed payouts, and a retry once the bank unfroze the account. */
+    check(mlas_payout_list(engine, scope, S("{\"status\":\"FAILED\"}"), &json), "failed payouts");
+    char failed_payout[160];
+    char reason[256];
+    if (!json_string(json, "id", 0, failed_payout, sizeof failed_payout) ||
+        !json_string(json, "failure_reason", 0, reason, sizeof reason)) {
+        fprintf(stderr, "expected one failed payout: %s\n", json);
+        return 1;
+    }
+    printf("failed payout %s: %s\n", failed_payout, reason);
+    mlas_string_free(json);
+    check(mlas_payout_retry(engine, scope, S(failed_payout), provider, &json), "retry");
+    mlas_string_free(json);
+    check(mlas_batch_stats(engine, scope, S("batch-123"), &json), "batch stats");
+    show("statistics after the retry:", json);
+    check(mlas_payout_list(engine, scope, S("{\"batch_id\":\"batch-123\"}"), &json), "payouts");
+    print_payouts("payouts of batch-123:", json, 0);
+    mlas_provider_free(provider);
 
     /* Bad input is answered with a status and a message, and changes nothing. */
     mlas_status bad = mlas_sale_record(engine, scope,

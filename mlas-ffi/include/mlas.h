@@ -38,13 +38,44 @@
 // Resolve a dispute against the commission: it becomes REJECTED.
 #define MLAS_RESOLUTION_REJECT 2
 
+// `send` answer: the money was sent; the text buffer holds the provider's reference.
+#define MLAS_PROVIDER_PAID 1
+
+// `send`/`status` answer: refused, nothing paid, a retry cannot help; the
+// text buffer holds the reason.
+#define MLAS_PROVIDER_FAILED 2
+
+// `send`/`status` answer: refused, nothing paid, a retry (possibly with
+// corrected details) can help; the text buffer holds the reason.
+#define MLAS_PROVIDER_FAILED_RETRYABLE 3
+
+// `send` answer: nobody knows whether the money moved (a timeout); the text
+// buffer holds what happened. The payout stays SENDING until `status` answers.
+#define MLAS_PROVIDER_UNKNOWN 4
+
+// `status` answer: received but not settled, or cannot tell now: ask later.
+#define MLAS_PROVIDER_PENDING 5
+
+// `status` answer: the key never arrived; sending it again is safe.
+#define MLAS_PROVIDER_NOT_FOUND 6
+
+// The size of the text buffer handed to the provider callbacks, in bytes,
+// including the terminating NUL.
+#define MLAS_PROVIDER_TEXT_CAPACITY 1024
+
 // An MLAS engine: the storage and the settings every operation runs against.
 //
-// Opened with `mlas_engine_open_memory` (or `mlas_engine_open` on a SQLite
-// file, when built with it), released with `mlas_engine_free`. An engine may
+// Opened with `mlas_engine_open` (a SQLite file) or `mlas_engine_open_memory`,
+// released with `mlas_engine_free`. An engine may
 // be used from several threads at once; it must not be freed while another
 // call is using it.
 typedef struct mlas_engine mlas_engine;
+
+// A payout provider: what actually moves the money when a batch is processed.
+//
+// Made with `mlas_provider_new` (C callbacks) or
+// `mlas_provider_new_simulated`, released with `mlas_provider_free`.
+typedef struct mlas_provider mlas_provider;
 
 // Who is acting, for which tenant: the first argument of every operation
 // after the engine.
@@ -55,6 +86,44 @@ typedef struct mlas_scope mlas_scope;
 
 // The type of every status code returned by libmlas.
 typedef int32_t mlas_status;
+
+// The `send` callback of a C payout provider.
+//
+// Called with the `user_data` given to `mlas_provider_new`, the payout
+// instruction as JSON (`instruction_len` bytes, not NUL-terminated, valid only
+// during the call), and a text buffer of `text_capacity` bytes (zeroed) for
+// the reference or reason, which the callback fills with a NUL-terminated
+// UTF-8 string.
+//
+// The instruction: `{"idempotency_key": "pay_...", "tenant": "org-123",
+// "batch_id", "affiliate_id", "amount": "75.00", "currency": "USD",
+// "details": {...}, "reference": "MLAS payout pay_...", "attempt": 1}`.
+// `details` holds the full payout details (unmasked account numbers: never
+// log them) in the form of `mlas_affiliate_create`'s `payout_details`.
+//
+// It must return `MLAS_PROVIDER_PAID`, `MLAS_PROVIDER_FAILED`,
+// `MLAS_PROVIDER_FAILED_RETRYABLE` or `MLAS_PROVIDER_UNKNOWN`; any other value
+// is taken as UNKNOWN (the payout stays SENDING and is reconciled later). It
+// must never pay the same idempotency key twice.
+typedef int32_t (*mlas_provider_send_fn)(void *user_data,
+                                         const char *instruction_json,
+                                         size_t instruction_len,
+                                         char *text,
+                                         size_t text_capacity);
+
+// The `status` callback of a C payout provider: what became of a key.
+//
+// Called with `user_data`, the payout id (`payout_id_len` bytes, not
+// NUL-terminated, valid only during the call) and a zeroed text buffer as for
+// `send`. It must return `MLAS_PROVIDER_PAID` (reference in `text`),
+// `MLAS_PROVIDER_FAILED` or `MLAS_PROVIDER_FAILED_RETRYABLE` (reason in
+// `text`), `MLAS_PROVIDER_PENDING`, or `MLAS_PROVIDER_NOT_FOUND` (only when
+// sure the key never arrived); any other value is taken as PENDING.
+typedef int32_t (*mlas_provider_status_fn)(void *user_data,
+                                           const char *payout_id,
+                                           size_t payout_id_len,
+                                           char *text,
+                                           size_t text_capacity);
 
 // Success. Out-parameters were written.
 #define MLAS_OK 0
@@ -447,6 +516,27 @@ mlas_status mlas_engine_open_memory(const char *config_json,
                                     size_t config_len,
                                     mlas_engine **out_engine);
 
+// Opens an engine over a SQLite database file (created, and migrated to the
+// current schema, if needed), in WAL mode. Several engines, in this or other
+// processes, may open the same file; every operation is one transaction.
+//
+// `path` is the file's path as UTF-8 (`path_len` bytes, no NUL).
+// `config_json` is optional, as for `mlas_engine_open_memory`.
+//
+// On success `*out_engine` receives a new engine owned by the caller; release
+// it with `mlas_engine_free` (which closes the file). On failure (for example
+// `MLAS_ERR_STORAGE` for a file that cannot be opened or that a newer MLAS
+// wrote) `*out_engine` is not written.
+//
+// # Safety
+// `path` and `config_json` are NULL or point to their lengths in readable
+// bytes; `out_engine` is NULL or valid for a write.
+mlas_status mlas_engine_open(const char *path,
+                             size_t path_len,
+                             const char *config_json,
+                             size_t config_len,
+                             mlas_engine **out_engine);
+
 // Releases an engine and, for an in-memory engine, everything in it.
 //
 // NULL is a no-op. The pointer must not be used again, and no other call may
@@ -504,6 +594,231 @@ mlas_status mlas_scope_new(const char *tenant,
 // # Safety
 // `scope` is NULL or a live scope from `mlas_scope_new`, freed once.
 void mlas_scope_free(mlas_scope *scope);
+
+// Makes a payout provider from C callbacks. `send` and `status` are required;
+// `user_data` is passed to both unchanged and may be NULL.
+//
+// The callbacks are called on the thread that calls `mlas_batch_process` or
+// `mlas_payout_retry`, during that call; with several such threads they may
+// run concurrently, so `user_data` must be safe to share between them. They
+// must not free the provider or the engine.
+//
+// On success `*out_provider` receives a provider owned by the caller; release
+// it with `mlas_provider_free` (which does not touch `user_data`). On
+// failure `*out_provider` is not written.
+//
+// # Safety
+// `send` and `status` are NULL or functions of the documented signatures;
+// `out_provider` is NULL or valid for a write.
+mlas_status mlas_provider_new(mlas_provider_send_fn send,
+                              mlas_provider_status_fn status,
+                              void *user_data,
+                              mlas_provider **out_provider);
+
+// Makes the simulated provider, for tests and examples: every send pays,
+// with the reference `sim-<payout id>`, except to affiliates made to fail
+// with `mlas_provider_simulate_failure`. It never pays a key twice.
+//
+// On success `*out_provider` receives a provider owned by the caller; release
+// it with `mlas_provider_free`. On failure `*out_provider` is not written.
+//
+// # Safety
+// `out_provider` is NULL or valid for a write.
+mlas_status mlas_provider_new_simulated(mlas_provider **out_provider);
+
+// Makes a simulated provider refuse (not retryable) every send to
+// `affiliate_id` with `reason`, until `mlas_provider_simulate_recovery`.
+// `MLAS_ERR_VALIDATION` for a provider made from callbacks.
+//
+// # Safety
+// `provider` is NULL or a live provider; the strings are NULL or point to
+// their lengths in readable bytes.
+mlas_status mlas_provider_simulate_failure(const mlas_provider *provider,
+                                           const char *affiliate_id,
+                                           size_t affiliate_len,
+                                           const char *reason,
+                                           size_t reason_len);
+
+// Makes a simulated provider pay `affiliate_id` again.
+//
+// # Safety
+// As `mlas_provider_simulate_failure`.
+mlas_status mlas_provider_simulate_recovery(const mlas_provider *provider,
+                                            const char *affiliate_id,
+                                            size_t affiliate_len);
+
+// Releases a provider. NULL is a no-op. `user_data` is not touched. No batch
+// may be processing with it at the time.
+//
+// # Safety
+// `provider` is NULL or a live provider, freed once.
+void mlas_provider_free(mlas_provider *provider);
+
+// Schedules a payout batch: one payout per (affiliate, currency), the sum of
+// its selected APPROVED commissions and its open adjustments. Idempotent on
+// the batch id.
+//
+// `json` (UTF-8, `json_len` bytes):
+//
+// ```json
+// {"batch_id": "batch-123", "scheduled_for": 1770336000000000,
+//  "commission_ids": ["com_...", "com_..."]}
+// ```
+//
+// Without `commission_ids` (or with `null`), every APPROVED commission not in
+// a payout and every open adjustment is taken. Balances left out are listed
+// in `held` with their reason (`AFFILIATE_NOT_ACTIVE`, `NO_PAYOUT_DETAILS`,
+// `BELOW_MINIMUM`).
+//
+// On success `*out_json` receives `{"batch": {id, scheduled_for, status,
+// created_at, started_at, finished_at}, "payouts": [payout documents],
+// "held": [{affiliate_id, amount, currency, reason}], "replayed": false}`,
+// owned by the caller; release it with `mlas_string_free`. A payout document
+// is `{id, batch_id, affiliate_id, amount, currency, status, attempts,
+// commission_ids, adjustment_ids, provider_reference, failure_reason,
+// retryable, created_at, updated_at, paid_at}`. On failure `*out_json` is not
+// written and nothing changes.
+//
+// # Safety
+// `engine`, `scope` are NULL or live handles; `json` is NULL or points to
+// `json_len` readable bytes; `out_json` is NULL or valid for a write.
+mlas_status mlas_payout_schedule(const mlas_engine *engine,
+                                 const mlas_scope *scope,
+                                 const char *json,
+                                 size_t json_len,
+                                 char **out_json);
+
+// Processes a batch: reconciles payouts whose outcome is unknown, then sends
+// every PENDING payout through `provider` with the payout id as idempotency
+// key. `force` is 0 (refuse before `scheduled_for`:
+// `MLAS_ERR_ILLEGAL_TRANSITION`) or 1 (process now); any other value is
+// `MLAS_ERR_INVALID_ARGUMENT`. Processing a finished batch returns its
+// statistics and writes nothing.
+//
+// On success `*out_json` receives the batch statistics (see
+// `mlas_batch_stats`), owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// `engine`, `scope`, `provider` are NULL or live handles; `batch_id` is NULL
+// or points to `batch_len` readable bytes; `out_json` is NULL or valid for a
+// write.
+mlas_status mlas_batch_process(const mlas_engine *engine,
+                               const mlas_scope *scope,
+                               const char *batch_id,
+                               size_t batch_len,
+                               const mlas_provider *provider,
+                               int32_t force,
+                               char **out_json);
+
+// Statistics of a batch (the runbook's `/payouts/batch/:id/stats`):
+//
+// ```json
+// {"batch": {"id", "scheduled_for", "status", "created_at", "started_at",
+//            "finished_at"},
+//  "payouts": 3,
+//  "totals": [{"status": "PAID", "count": 2, "amount": "112.50",
+//              "currency": "USD"}],
+//  "attempts": 3, "unresolved": 0, "duration_us": 0}
+// ```
+//
+// `status` of the batch is SCHEDULED, PROCESSING, COMPLETED, PARTIALLY_FAILED
+// or FAILED; `unresolved` counts payouts whose outcome is still unknown;
+// `duration_us` is null until the batch finished.
+//
+// On success `*out_json` receives it, owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// `engine`, `scope` are NULL or live handles; `batch_id` is NULL or points to
+// `batch_len` readable bytes; `out_json` is NULL or valid for a write.
+mlas_status mlas_batch_stats(const mlas_engine *engine,
+                             const mlas_scope *scope,
+                             const char *batch_id,
+                             size_t batch_len,
+                             char **out_json);
+
+// Reads one payout (the payout document of `mlas_payout_schedule`).
+//
+// On success `*out_json` receives it, owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// `engine`, `scope` are NULL or live handles; `id` is NULL or points to
+// `id_len` readable bytes; `out_json` is NULL or valid for a write.
+mlas_status mlas_payout_get(const mlas_engine *engine,
+                            const mlas_scope *scope,
+                            const char *id,
+                            size_t id_len,
+                            char **out_json);
+
+// Lists payouts, oldest first. `filter_json` is optional (NULL with length 0
+// lists all): `{"batch_id": "batch-123", "status": "FAILED", "affiliate_id":
+// "aff-123", "limit": 100}`, every key optional; a status is PENDING,
+// SENDING, PAID, FAILED or CANCELLED.
+//
+// On success `*out_json` receives a JSON array of payout documents, owned by
+// the caller; release it with `mlas_string_free`. On failure `*out_json` is
+// not written.
+//
+// # Safety
+// `engine`, `scope` are NULL or live handles; `filter_json` is NULL or points
+// to `filter_len` readable bytes; `out_json` is NULL or valid for a write.
+mlas_status mlas_payout_list(const mlas_engine *engine,
+                             const mlas_scope *scope,
+                             const char *filter_json,
+                             size_t filter_len,
+                             char **out_json);
+
+// Sends a FAILED payout again through `provider`, to the affiliate's current
+// payout details, within the engine's `max_payout_attempts`.
+// `MLAS_ERR_ILLEGAL_TRANSITION` when it is not FAILED, has used its attempts,
+// or its affiliate cannot be paid.
+//
+// On success `*out_json` receives the payout document as recorded (SENDING
+// if the outcome is unknown), owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// As `mlas_payout_get`, with `provider` NULL or a live provider.
+mlas_status mlas_payout_retry(const mlas_engine *engine,
+                              const mlas_scope *scope,
+                              const char *id,
+                              size_t id_len,
+                              const mlas_provider *provider,
+                              char **out_json);
+
+// Gives up a PENDING or FAILED payout with a `reason`: its commissions return
+// to APPROVED and its adjustments reopen, ready for a later batch.
+//
+// On success `*out_json` receives the CANCELLED payout document, owned by the
+// caller; release it with `mlas_string_free`. On failure `*out_json` is not
+// written and nothing changes.
+//
+// # Safety
+// As `mlas_payout_get`, with `reason` pointing to `reason_len` bytes.
+mlas_status mlas_payout_cancel(const mlas_engine *engine,
+                               const mlas_scope *scope,
+                               const char *id,
+                               size_t id_len,
+                               const char *reason,
+                               size_t reason_len,
+                               char **out_json);
+
+// An affiliate's balance: approved commissions not yet in a payout plus open
+// adjustments, per currency; may be negative (a clawback carried forward).
+//
+// On success `*out_json` receives `[{"amount": "-12.50", "currency":
+// "USD"}]` (empty when nothing is owed either way), owned by the caller;
+// release it with `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// As `mlas_payout_get`.
+mlas_status mlas_affiliate_balance(const mlas_engine *engine,
+                                   const mlas_scope *scope,
+                                   const char *id,
+                                   size_t id_len,
+                                   char **out_json);
 
 // Creates a commission rule (version 1).
 //

@@ -13,8 +13,8 @@ use crate::status::mlas_status;
 
 /// An MLAS engine: the storage and the settings every operation runs against.
 ///
-/// Opened with `mlas_engine_open_memory` (or `mlas_engine_open` on a SQLite
-/// file, when built with it), released with `mlas_engine_free`. An engine may
+/// Opened with `mlas_engine_open` (a SQLite file) or `mlas_engine_open_memory`,
+/// released with `mlas_engine_free`. An engine may
 /// be used from several threads at once; it must not be freed while another
 /// call is using it.
 #[allow(non_camel_case_types)]
@@ -142,6 +142,52 @@ pub unsafe extern "C" fn mlas_engine_open_memory(
         // SAFETY: the caller promises `config_len` readable bytes or NULL.
         let config = unsafe { opt_str_arg(config_json, config_len, "config_json")? };
         let handle = new_handle(Engine::in_memory(), config)?;
+        // SAFETY: `out` is non-NULL and the caller promises it is writable.
+        unsafe { out.write(Box::into_raw(handle)) };
+        Ok(())
+    })
+}
+
+/// Opens an engine over a SQLite database file (created, and migrated to the
+/// current schema, if needed), in WAL mode. Several engines, in this or other
+/// processes, may open the same file; every operation is one transaction.
+///
+/// `path` is the file's path as UTF-8 (`path_len` bytes, no NUL).
+/// `config_json` is optional, as for `mlas_engine_open_memory`.
+///
+/// On success `*out_engine` receives a new engine owned by the caller; release
+/// it with `mlas_engine_free` (which closes the file). On failure (for example
+/// `MLAS_ERR_STORAGE` for a file that cannot be opened or that a newer MLAS
+/// wrote) `*out_engine` is not written.
+///
+/// # Safety
+/// `path` and `config_json` are NULL or point to their lengths in readable
+/// bytes; `out_engine` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlas_engine_open(
+    path: *const c_char,
+    path_len: usize,
+    config_json: *const c_char,
+    config_len: usize,
+    out_engine: *mut *mut mlas_engine,
+) -> mlas_status {
+    call(|| {
+        let out = Out::new(out_engine, "out_engine")?;
+        // SAFETY: the caller promises `path_len` readable bytes or NULL.
+        let path = unsafe { str_arg(path, path_len, "path")? };
+        // SAFETY: the caller promises `config_len` readable bytes or NULL.
+        let config = unsafe { opt_str_arg(config_json, config_len, "config_json")? };
+        if path.is_empty() || path.contains('\0') {
+            return Err(mlas_core::Error::validation(
+                "path",
+                "must be a non-empty path without NUL",
+            )
+            .into());
+        }
+        // Validate the settings before touching the file.
+        config_from_json(config)?;
+        let store = mlas_sqlite::SqliteStore::open(path)?;
+        let handle = new_handle(Engine::new(store), config)?;
         // SAFETY: `out` is non-NULL and the caller promises it is writable.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
