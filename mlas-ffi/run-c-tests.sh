@@ -56,7 +56,7 @@ for source in "${programs[@]}"; do
     "$CC" "${cflags[@]}" "$source" -o "$out/$name" "${ldflags[@]}"
     echo "== $name (valgrind)"
     if valgrind --quiet --error-exitcode=1 --leak-check=full \
-        --errors-for-leak-kinds=definite,indirect "$out/$name" >"$out/$name.log" 2>&1; then
+        --errors-for-leak-kinds=definite,indirect "$out/$name" "$out/$name.db" >"$out/$name.log" 2>&1; then
         passed=$((passed + 1))
         tail -n 1 "$out/$name.log"
     else

@@ -388,6 +388,98 @@ static void out_of_range(void) {
     EXPECT_STATUS(mlas_engine_set_time(engine, INT64_MAX), MLAS_ERR_INVALID_ARGUMENT);
 }
 
+static int32_t never_send(void *user_data, const char *instruction, size_t len, char *text, size_t cap) {
+    (void)user_data;
+    (void)instruction;
+    (void)len;
+    (void)text;
+    (void)cap;
+    return MLAS_PROVIDER_FAILED;
+}
+
+static int32_t never_status(void *user_data, const char *id, size_t len, char *text, size_t cap) {
+    (void)user_data;
+    (void)id;
+    (void)len;
+    (void)text;
+    (void)cap;
+    return MLAS_PROVIDER_NOT_FOUND;
+}
+
+static void payouts_bad_input(void) {
+    char *out = SENTINEL;
+    mlas_provider *provider = NULL;
+    mlas_provider *no_provider = (mlas_provider *)SENTINEL;
+    mlas_engine *no_engine = (mlas_engine *)SENTINEL;
+    const char *request = "{\"batch_id\":\"b1\",\"scheduled_for\":0}";
+
+    REQUIRE_OK(mlas_provider_new_simulated(&provider));
+    EXPECT_STATUS(mlas_provider_new(NULL, never_status, NULL, &no_provider), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_provider_new(never_send, NULL, NULL, &no_provider), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_provider_new(never_send, never_status, NULL, NULL), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_provider_new_simulated(NULL), MLAS_ERR_NULL_POINTER);
+    EXPECT(no_provider == (mlas_provider *)SENTINEL);
+    EXPECT_STATUS(mlas_provider_simulate_failure(NULL, S("a"), S("r")), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_provider_simulate_failure(provider, NULL, 1, S("r")), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_provider_simulate_failure(provider, S("a"), NULL, 1), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_provider_simulate_recovery(NULL, S("a")), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_provider_simulate_recovery(provider, NULL, 1), MLAS_ERR_NULL_POINTER);
+    mlas_provider_free(NULL);
+
+    NULLS_TEXT_FN(mlas_payout_schedule, request);
+    NULLS_TEXT_FN(mlas_batch_stats, "b1");
+    NULLS_TEXT_FN(mlas_payout_get, "p1");
+    NULLS_TEXT_FN(mlas_affiliate_balance, "a");
+    NULLS_FILTER_FN(mlas_payout_list);
+    EXPECT_STATUS(mlas_batch_process(NULL, scope, S("b1"), provider, 1, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_batch_process(engine, NULL, S("b1"), provider, 1, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_batch_process(engine, scope, NULL, 2, provider, 1, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_batch_process(engine, scope, S("b1"), NULL, 1, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_batch_process(engine, scope, S("b1"), provider, 1, NULL), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_retry(NULL, scope, S("p1"), provider, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_retry(engine, NULL, S("p1"), provider, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_retry(engine, scope, NULL, 2, provider, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_retry(engine, scope, S("p1"), NULL, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_retry(engine, scope, S("p1"), provider, NULL), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_cancel(NULL, scope, S("p1"), S("r"), &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_cancel(engine, NULL, S("p1"), S("r"), &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_cancel(engine, scope, NULL, 2, S("r"), &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_cancel(engine, scope, S("p1"), NULL, 1, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_payout_cancel(engine, scope, S("p1"), S("r"), NULL), MLAS_ERR_NULL_POINTER);
+
+    EXPECT_STATUS(mlas_engine_open(NULL, 3, NULL, 0, &no_engine), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_engine_open(S("x.db"), NULL, 0, NULL), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_engine_open("\xff", 1, NULL, 0, &no_engine), MLAS_ERR_INVALID_UTF8);
+    EXPECT_STATUS(mlas_engine_open(S(""), NULL, 0, &no_engine), MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_engine_open(S("/nonexistent-dir/mlas.db"), NULL, 0, &no_engine), MLAS_ERR_STORAGE);
+    EXPECT(no_engine == (mlas_engine *)SENTINEL);
+
+    /* Out-of-range values, unknown ids, malformed requests. */
+    EXPECT_STATUS(mlas_batch_process(engine, scope, S("b1"), provider, 2, &out), MLAS_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mlas_batch_process(engine, scope, S("b1"), provider, -1, &out), MLAS_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mlas_batch_process(engine, scope, S("nope"), provider, 1, &out), MLAS_ERR_NOT_FOUND);
+    EXPECT_STATUS(mlas_batch_stats(engine, scope, S("nope"), &out), MLAS_ERR_NOT_FOUND);
+    EXPECT_STATUS(mlas_payout_get(engine, scope, S("nope"), &out), MLAS_ERR_NOT_FOUND);
+    EXPECT_STATUS(mlas_payout_retry(engine, scope, S("nope"), provider, &out), MLAS_ERR_NOT_FOUND);
+    EXPECT_STATUS(mlas_payout_cancel(engine, scope, S("nope"), S("r"), &out), MLAS_ERR_NOT_FOUND);
+    EXPECT_STATUS(mlas_affiliate_balance(engine, scope, S("nobody"), &out), MLAS_ERR_NOT_FOUND);
+    EXPECT_STATUS(mlas_payout_schedule(engine, scope, S("{\"batch_id\":\"b1\""), &out), MLAS_ERR_INVALID_JSON);
+    EXPECT_STATUS(mlas_payout_schedule(engine, scope, S("{\"batch_id\":\"b1\",\"scheduled_for\":\"soon\"}"), &out),
+                  MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_payout_schedule(engine, scope,
+                                       S("{\"batch_id\":\"b1\",\"scheduled_for\":0,\"commission_ids\":[\"com_nope\"]}"),
+                                       &out),
+                  MLAS_ERR_NOT_FOUND);
+    /* The commission is PENDING (held 30 days): it cannot be scheduled. */
+    char ids[256];
+    snprintf(ids, sizeof ids, "{\"batch_id\":\"b1\",\"scheduled_for\":0,\"commission_ids\":[\"%s\"]}",
+             commission_id);
+    EXPECT_STATUS(mlas_payout_schedule(engine, scope, S(ids), &out), MLAS_ERR_ILLEGAL_TRANSITION);
+    EXPECT_STATUS(mlas_payout_list(engine, scope, S("{\"status\":\"LOST\"}"), &out), MLAS_ERR_VALIDATION);
+    EXPECT(out == SENTINEL);
+    mlas_provider_free(provider);
+}
+
 static void status_names_and_last_error(void) {
     char *out = NULL;
     EXPECT(strcmp(mlas_status_name(MLAS_OK), "MLAS_OK") == 0);
@@ -411,6 +503,7 @@ int main(void) {
     malformed_decimals();
     unknown_ids();
     out_of_range();
+    payouts_bad_input();
 
     char *after = snapshot();
     EXPECT(strcmp(before, after) == 0);

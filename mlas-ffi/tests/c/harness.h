@@ -13,7 +13,7 @@
 static int harness_passed = 0;
 static int harness_failed = 0;
 
-static void harness_check(int ok, const char *what, const char *file, int line) {
+static inline void harness_check(int ok, const char *what, const char *file, int line) {
     if (ok) {
         harness_passed++;
     } else {
@@ -48,13 +48,13 @@ static void harness_check(int ok, const char *what, const char *file, int line) 
     } while (0)
 
 /* Prints the closing line that CI reads, and gives the exit code. */
-static int harness_finish(const char *name) {
+static inline int harness_finish(const char *name) {
     printf("%s: %d passed, %d failed\n", name, harness_passed, harness_failed);
     return harness_failed == 0 ? 0 : 1;
 }
 
 /* Copies the n-th (from 0) `"key":"value"` string of a JSON document into buf. */
-static int json_string(const char *json, const char *key, int n, char *buf, size_t len) {
+static inline int json_string(const char *json, const char *key, int n, char *buf, size_t len) {
     char pattern[64];
     const char *at = json;
     snprintf(pattern, sizeof pattern, "\"%s\":\"", key);
