@@ -6,6 +6,7 @@
 
 mod affiliates;
 mod lifecycle;
+mod metrics;
 mod payouts;
 mod rules;
 mod sales;
@@ -94,6 +95,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
+    counters: Arc<crate::metrics::CalculationCounters>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -117,6 +119,7 @@ impl Engine {
             store,
             clock: Arc::new(SystemClock),
             config: EngineConfig::default(),
+            counters: Arc::default(),
         }
     }
 

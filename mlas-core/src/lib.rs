@@ -24,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod memory;
+pub mod metrics;
 pub mod money;
 pub mod payout;
 pub mod payout_method;
