@@ -301,6 +301,10 @@ int main(int argc, char **argv) {
     print_payouts("payouts of batch-123:", json, 0);
     mlas_provider_free(provider);
 
+    /* 3.1 Key metrics to monitor. */
+    check(mlas_metrics_json(engine, scope, &json), "metrics");
+    show("metrics snapshot:", json);
+
     /* Bad input is answered with a status and a message, and changes nothing. */
     mlas_status bad = mlas_sale_record(engine, scope,
                                        S("{\"id\":\"sale-457\",\"amount\":\"10.001\",\"currency\":\"USD\","

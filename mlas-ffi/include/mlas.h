@@ -595,6 +595,38 @@ mlas_status mlas_scope_new(const char *tenant,
 // `scope` is NULL or a live scope from `mlas_scope_new`, freed once.
 void mlas_scope_free(mlas_scope *scope);
 
+// A snapshot of the tenant's metrics as JSON. Rates are decimal strings
+// between 0 and 1 (or null when nothing was counted), counts are integers,
+// `average_commission` is one `{"amount", "currency"}` per currency, and
+// `average_batch_processing_us` is microseconds (or null). The definition of
+// each metric is in mlas-core's `metrics` module docs; keys:
+// `tenant, at, calculations_succeeded, calculations_failed,
+// calculation_success_rate, commissions_by_status, average_commission,
+// approval_rate, dispute_rate, batches_by_status, batch_success_rate,
+// average_batch_processing_us, failed_payouts, payout_retry_rate,
+// active_affiliates, affiliates_by_status, tier_distribution,
+// commission_rate_distribution, payout_method_distribution`.
+//
+// On success `*out_json` receives it, owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// `engine`, `scope` are NULL or live handles; `out_json` is NULL or valid for
+// a write.
+mlas_status mlas_metrics_json(const mlas_engine *engine, const mlas_scope *scope, char **out_json);
+
+// The same snapshot in the Prometheus text exposition format, for a host
+// that serves a `/metrics` endpoint.
+//
+// On success `*out_text` receives it, owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_text` is not written.
+//
+// # Safety
+// As `mlas_metrics_json`.
+mlas_status mlas_metrics_prometheus(const mlas_engine *engine,
+                                    const mlas_scope *scope,
+                                    char **out_text);
+
 // Makes a payout provider from C callbacks. `send` and `status` are required;
 // `user_data` is passed to both unchanged and may be NULL.
 //

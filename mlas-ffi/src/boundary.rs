@@ -89,7 +89,7 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
 /// outcome into a status, and records the last error. No panic leaves it.
 pub(crate) fn call(body: impl FnOnce() -> Outcome) -> mlas_status {
     let outcome = catch_unwind(AssertUnwindSafe(body));
-    let status = match outcome {
+    match outcome {
         Ok(Ok(())) => {
             set_last_error("");
             MLAS_OK
@@ -107,8 +107,7 @@ pub(crate) fn call(body: impl FnOnce() -> Outcome) -> mlas_status {
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
             MLAS_ERR_INTERNAL
         }
-    };
-    status
+    }
 }
 
 /// The panic boundary for functions that return nothing (the `_free` functions).

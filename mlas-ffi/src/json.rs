@@ -79,7 +79,7 @@ pub(crate) fn sale(s: &Sale) -> Value {
         "refunded": money(s.refunded),
         "occurred_at": time(s.occurred_at),
         "affiliate_id": opt_str(s.chain.first()),
-        "chain": s.chain.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "chain": s.chain.iter().map(mlas_core::AffiliateId::as_str).collect::<Vec<_>>(),
         "attribution_type": s.attribution_type,
         "buyer_id": opt_str(s.buyer.as_ref()),
         "attributes": s.attributes,

@@ -58,6 +58,7 @@ mod boundary;
 pub mod commission;
 pub mod engine;
 mod json;
+pub mod metrics;
 pub mod payout;
 pub mod rule;
 pub mod sale;

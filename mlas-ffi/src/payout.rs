@@ -107,14 +107,14 @@ pub struct mlas_provider {
 
 enum ProviderKind {
     Callbacks(CallbackProvider),
-    Simulated(SimulatedProvider),
+    Simulated(Box<SimulatedProvider>),
 }
 
 impl ProviderKind {
     fn as_dyn(&self) -> &dyn PayoutProvider {
         match self {
             ProviderKind::Callbacks(p) => p,
-            ProviderKind::Simulated(p) => p,
+            ProviderKind::Simulated(p) => p.as_ref(),
         }
     }
 }
@@ -275,7 +275,7 @@ pub unsafe extern "C" fn mlas_provider_new_simulated(
     call(|| {
         let out = Out::new(out_provider, "out_provider")?;
         let provider = Box::new(mlas_provider {
-            inner: ProviderKind::Simulated(SimulatedProvider::new()),
+            inner: ProviderKind::Simulated(Box::default()),
         });
         // SAFETY: `out` is non-NULL and the caller promises it is writable.
         unsafe { out.write(Box::into_raw(provider)) };
@@ -358,6 +358,14 @@ pub unsafe extern "C" fn mlas_provider_free(provider: *mut mlas_provider) {
     });
 }
 
+#[cfg(test)]
+impl mlas_provider {
+    /// The provider as the engine sees it.
+    pub(crate) fn as_provider(&self) -> &dyn PayoutProvider {
+        self.inner.as_dyn()
+    }
+}
+
 fn provider_ref<'a>(provider: *const mlas_provider) -> Outcome<&'a dyn PayoutProvider> {
     // SAFETY: the caller of the exported function promises a live provider or NULL.
     let provider = unsafe { provider.as_ref() }.ok_or_else(|| Failure::null("provider"))?;
@@ -384,8 +392,8 @@ pub(crate) fn payout_json(p: &Payout) -> Value {
         "currency": p.amount.currency().code(),
         "status": p.status.as_str(),
         "attempts": p.attempts,
-        "commission_ids": p.commissions.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        "adjustment_ids": p.adjustments.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "commission_ids": p.commissions.iter().map(CommissionId::as_str).collect::<Vec<_>>(),
+        "adjustment_ids": p.adjustments.iter().map(mlas_core::AdjustmentId::as_str).collect::<Vec<_>>(),
         "provider_reference": p.provider_reference,
         "failure_reason": p.failure_reason,
         "retryable": p.retryable,

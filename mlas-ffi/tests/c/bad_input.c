@@ -431,6 +431,8 @@ static void payouts_bad_input(void) {
     NULLS_TEXT_FN(mlas_payout_get, "p1");
     NULLS_TEXT_FN(mlas_affiliate_balance, "a");
     NULLS_FILTER_FN(mlas_payout_list);
+    NULLS_LIST_FN(mlas_metrics_json);
+    NULLS_LIST_FN(mlas_metrics_prometheus);
     EXPECT_STATUS(mlas_batch_process(NULL, scope, S("b1"), provider, 1, &out), MLAS_ERR_NULL_POINTER);
     EXPECT_STATUS(mlas_batch_process(engine, NULL, S("b1"), provider, 1, &out), MLAS_ERR_NULL_POINTER);
     EXPECT_STATUS(mlas_batch_process(engine, scope, NULL, 2, provider, 1, &out), MLAS_ERR_NULL_POINTER);
