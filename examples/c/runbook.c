@@ -166,6 +166,21 @@ static void print_payouts(const char *title, char *json, int skip) {
     mlas_string_free(json);
 }
 
+/* Receives an audit export: counts lines and bytes. */
+struct export_sink {
+    size_t bytes;
+    size_t lines;
+};
+
+static int32_t count_export(void *user_data, const uint8_t *bytes, size_t len) {
+    struct export_sink *sink = user_data;
+    sink->bytes += len;
+    for (size_t i = 0; i < len; i++) {
+        sink->lines += bytes[i] == '\n';
+    }
+    return 0;
+}
+
 static void create_affiliate(mlas_engine *engine, mlas_scope *scope, const char *doc) {
     char *json = NULL;
     check(mlas_affiliate_create(engine, scope, S(doc), &json), "create affiliate");
@@ -304,6 +319,29 @@ int main(int argc, char **argv) {
     /* 3.1 Key metrics to monitor. */
     check(mlas_metrics_json(engine, scope, &json), "metrics");
     show("metrics snapshot:", json);
+
+    /* 4.3 The audit trail: a commission's history, verification, checkpoint, export. */
+    char query[256];
+    snprintf(query, sizeof query, "{\"resource_id\":\"%s\",\"limit\":10}", second);
+    check(mlas_audit_query(engine, scope, S(query), &json), "audit query");
+    char kind[64];
+    printf("audit trail of %s:\n", second);
+    for (int i = 0; json_string(json, "kind", i, kind, sizeof kind); i++) {
+        printf("  %s\n", kind);
+    }
+    mlas_string_free(json);
+    check(mlas_audit_checkpoint(engine, scope, &text), "checkpoint");
+    printf("checkpoint to keep outside the database:\n  %s\n", text);
+    check(mlas_audit_verify_checkpoint(engine, scope, S(text), &json), "verify");
+    mlas_string_free(text);
+    show("audit chain verified against the checkpoint:", json);
+    struct export_sink sink = {0, 0};
+    check(mlas_audit_export(engine, scope, MLAS_AUDIT_FORMAT_JSONL, 0, 0, count_export, &sink, &json),
+          "export");
+    printf("exported %zu records as JSON Lines (%zu bytes)\n", sink.lines, sink.bytes);
+    mlas_string_free(json);
+    check(mlas_engine_health(engine, scope, &json), "health");
+    show("health:", json);
 
     /* Bad input is answered with a status and a message, and changes nothing. */
     mlas_status bad = mlas_sale_record(engine, scope,

@@ -32,6 +32,13 @@
 // The affiliate status TERMINATED: final.
 #define MLAS_AFFILIATE_STATUS_TERMINATED 4
 
+// Export format: JSON Lines, one canonical record per line; verifies on its own.
+#define MLAS_AUDIT_FORMAT_JSONL 1
+
+// Export format: CSV with a header row, text cells defused against
+// spreadsheet formulas; for people.
+#define MLAS_AUDIT_FORMAT_CSV 2
+
 // Resolve a dispute in the affiliate's favour: the commission goes back to APPROVED.
 #define MLAS_RESOLUTION_APPROVE 1
 
@@ -86,6 +93,11 @@ typedef struct mlas_scope mlas_scope;
 
 // The type of every status code returned by libmlas.
 typedef int32_t mlas_status;
+
+// Receives exported bytes: `len` bytes at `bytes` (valid only during the
+// call), in order. Returns 0 to go on; any other value stops the export,
+// which then fails with `MLAS_ERR_STORAGE`.
+typedef int32_t (*mlas_write_fn)(void *user_data, const uint8_t *bytes, size_t len);
 
 // The `send` callback of a C payout provider.
 //
@@ -339,6 +351,137 @@ mlas_status mlas_affiliate_upline(const mlas_engine *engine,
                                   const char *id,
                                   size_t id_len,
                                   char **out_json);
+
+// Verifies the tenant's whole audit chain in constant memory. A broken chain
+// is a finding, not a failure: the call returns `MLAS_OK` and the report
+// says where.
+//
+// On success `*out_json` receives `{"intact": true, "records": 42,
+// "start": null, "head": {"seq": 42, "hash": "..."}, "broken": null}`; when
+// broken, `"broken": {"seq": 7, "reason": "hash mismatch: ..."}` names the
+// first broken record. Owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// `engine`, `scope` are NULL or live handles; `out_json` is NULL or valid for
+// a write.
+mlas_status mlas_audit_verify(const mlas_engine *engine, const mlas_scope *scope, char **out_json);
+
+// The chain head as a checkpoint, for the host to keep outside the database
+// (only a checkpoint kept elsewhere reveals a truncated or rewritten tail).
+//
+// On success `*out_json` receives one line of canonical JSON,
+// `{"at":"2026-...Z","hash":"...","seq":"42","tag":null,"tenant":"org-123"}`
+// (store it as it is), owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// As `mlas_audit_verify`.
+mlas_status mlas_audit_checkpoint(const mlas_engine *engine,
+                                  const mlas_scope *scope,
+                                  char **out_json);
+
+// Verifies the chain as `mlas_audit_verify` does and also against a
+// checkpoint from `mlas_audit_checkpoint` (`checkpoint_json`, UTF-8,
+// `checkpoint_len` bytes): a truncated tail or a tail rewritten since then is
+// reported in `broken`. A malformed checkpoint or one of another tenant is
+// `MLAS_ERR_VALIDATION`.
+//
+// On success `*out_json` receives the report (see `mlas_audit_verify`),
+// owned by the caller; release it with `mlas_string_free`. On failure
+// `*out_json` is not written.
+//
+// # Safety
+// As `mlas_audit_verify`, with `checkpoint_json` pointing to
+// `checkpoint_len` bytes.
+mlas_status mlas_audit_verify_checkpoint(const mlas_engine *engine,
+                                         const mlas_scope *scope,
+                                         const char *checkpoint_json,
+                                         size_t checkpoint_len,
+                                         char **out_json);
+
+// Queries the audit trail, oldest first, one page at a time. `query_json`
+// (UTF-8, `query_len` bytes; every key optional):
+//
+// ```json
+// {"resource_id": "com_...", "affiliate_id": "aff-123",
+//  "kind": "commission.approved", "from": 1769947200000000,
+//  "until": 1772539200000000, "after_seq": 100, "limit": 10}
+// ```
+//
+// `from`/`until` are microseconds (`until` exclusive); `limit` defaults to
+// 100 and is at most 1000; `after_seq` is the cursor of the previous page.
+//
+// On success `*out_json` receives `{"records": [{"seq", "at", "kind",
+// "resource_type", "resource_id", "affiliate_id", "actor", "payload",
+// "prev_hash", "hash"}], "next_cursor": 110}` (`next_cursor` is null on the
+// last page), owned by the caller; release it with `mlas_string_free`. On
+// failure `*out_json` is not written.
+//
+// # Safety
+// As `mlas_audit_verify`, with `query_json` pointing to `query_len` bytes.
+mlas_status mlas_audit_query(const mlas_engine *engine,
+                             const mlas_scope *scope,
+                             const char *query_json,
+                             size_t query_len,
+                             char **out_json);
+
+// Streams the audit records `from_seq..=through_seq` (0 for "from the
+// start" / "to the head") to `write` as `format`
+// (`MLAS_AUDIT_FORMAT_JSONL` or `MLAS_AUDIT_FORMAT_CSV`; any other value is
+// `MLAS_ERR_INVALID_ARGUMENT`). `write` is called on this thread, during
+// this call, with `user_data`.
+//
+// On success `*out_json` receives `{"records": 42, "first_seq": 1, "last":
+// {"seq": 42, "hash": "..."}}`, owned by the caller; release it with
+// `mlas_string_free`. On failure (`MLAS_ERR_STORAGE` when `write` refused)
+// `*out_json` is not written, and the bytes already written are a partial
+// export to discard.
+//
+// # Safety
+// `engine`, `scope` are NULL or live handles; `write` is NULL or a function
+// of the documented signature; `out_json` is NULL or valid for a write.
+mlas_status mlas_audit_export(const mlas_engine *engine,
+                              const mlas_scope *scope,
+                              int32_t format,
+                              uint64_t from_seq,
+                              uint64_t through_seq,
+                              mlas_write_fn write,
+                              void *user_data,
+                              char **out_json);
+
+// Archives the audit records older than `before_micros`: streams them to
+// `write` as JSON Lines, then deletes them, keeping the last one as the
+// chain's anchor and appending an `audit.archived` record, so the rest of
+// the chain still verifies. Keep the archive: it verifies on its own.
+//
+// On success `*out_json` receives `{"records": 10, "from_seq": 1, "anchor":
+// {"seq": 10, "hash": "..."}}` (`records` 0 when nothing was old enough),
+// owned by the caller; release it with `mlas_string_free`. On failure
+// `*out_json` is not written and nothing was deleted (discard what `write`
+// received).
+//
+// # Safety
+// As `mlas_audit_export`.
+mlas_status mlas_audit_archive(const mlas_engine *engine,
+                               const mlas_scope *scope,
+                               int64_t before_micros,
+                               mlas_write_fn write,
+                               void *user_data,
+                               char **out_json);
+
+// The health report of the engine for the tenant (the runbook's health
+// check): `{"status": "healthy", "version": "0.1.0", "backend": "sqlite",
+// "schema_version": 1, "audit_head": {"seq", "hash"} | null,
+// "audit_records": 42, "audit_intact": true, "problem": null,
+// "checked_at": 1769947200000000}`.
+//
+// On success `*out_json` receives it, owned by the caller; release it with
+// `mlas_string_free`. On failure `*out_json` is not written.
+//
+// # Safety
+// As `mlas_audit_verify`.
+mlas_status mlas_engine_health(const mlas_engine *engine, const mlas_scope *scope, char **out_json);
 
 // Reads one commission: the "commission" document (id, sale_id,
 // affiliate_id, chain_level, paid_level, currency, base_amount, rate,

@@ -54,6 +54,7 @@
 #![allow(clippy::missing_safety_doc)] // Every exported function has a `# Safety` section.
 
 pub mod affiliate;
+pub mod audit;
 mod boundary;
 pub mod commission;
 pub mod engine;

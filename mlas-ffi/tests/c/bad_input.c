@@ -14,14 +14,15 @@ static char commission_id[160];
 
 /* Everything the tenant has, as one string: compared before and after. */
 static char *snapshot(void) {
-    char *parts[5] = {NULL, NULL, NULL, NULL, NULL};
+    char *parts[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     REQUIRE_OK(mlas_affiliate_list(engine, scope, &parts[0]));
     REQUIRE_OK(mlas_rule_list(engine, scope, &parts[1]));
     REQUIRE_OK(mlas_commission_list(engine, scope, NULL, 0, &parts[2]));
     REQUIRE_OK(mlas_adjustment_list(engine, scope, NULL, 0, &parts[3]));
     REQUIRE_OK(mlas_sale_get(engine, scope, S("s1"), &parts[4]));
+    REQUIRE_OK(mlas_audit_verify(engine, scope, &parts[5]));
     size_t total = 1;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         total += strlen(parts[i]) + 1;
     }
     char *all = malloc(total);
@@ -29,7 +30,7 @@ static char *snapshot(void) {
         exit(2);
     }
     all[0] = '\0';
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         strcat(all, parts[i]);
         strcat(all, "\n");
         mlas_string_free(parts[i]);
@@ -482,6 +483,53 @@ static void payouts_bad_input(void) {
     mlas_provider_free(provider);
 }
 
+static int32_t refuse_write(void *user_data, const uint8_t *bytes, size_t len) {
+    (void)user_data;
+    (void)bytes;
+    (void)len;
+    return 1;
+}
+
+static void audit_bad_input(void) {
+    char *out = SENTINEL;
+    char *head = NULL;
+    NULLS_LIST_FN(mlas_audit_verify);
+    NULLS_LIST_FN(mlas_audit_checkpoint);
+    NULLS_LIST_FN(mlas_engine_health);
+    NULLS_TEXT_FN(mlas_audit_query, "{}");
+    NULLS_TEXT_FN(mlas_audit_verify_checkpoint, "{}");
+    EXPECT_STATUS(mlas_audit_export(NULL, scope, MLAS_AUDIT_FORMAT_JSONL, 0, 0, refuse_write, NULL, &out),
+                  MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_export(engine, NULL, MLAS_AUDIT_FORMAT_JSONL, 0, 0, refuse_write, NULL, &out),
+                  MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_export(engine, scope, MLAS_AUDIT_FORMAT_JSONL, 0, 0, NULL, NULL, &out),
+                  MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_export(engine, scope, MLAS_AUDIT_FORMAT_JSONL, 0, 0, refuse_write, NULL, NULL),
+                  MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_export(engine, scope, 0, 0, 0, refuse_write, NULL, &out), MLAS_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mlas_audit_export(engine, scope, 3, 0, 0, refuse_write, NULL, &out), MLAS_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mlas_audit_export(engine, scope, MLAS_AUDIT_FORMAT_CSV, 0, 0, refuse_write, NULL, &out),
+                  MLAS_ERR_STORAGE);
+    EXPECT_STATUS(mlas_audit_archive(NULL, scope, 0, refuse_write, NULL, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_archive(engine, NULL, 0, refuse_write, NULL, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_archive(engine, scope, 0, NULL, NULL, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_archive(engine, scope, 0, refuse_write, NULL, NULL), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_archive(engine, scope, INT64_MIN, refuse_write, NULL, &out), MLAS_ERR_INVALID_ARGUMENT);
+    /* Archiving everything with a refusing writer deletes nothing. */
+    EXPECT_STATUS(mlas_audit_archive(engine, scope, INT64_C(4102444800000000), refuse_write, NULL, &out),
+                  MLAS_ERR_STORAGE);
+    EXPECT_STATUS(mlas_audit_query(engine, scope, S("{\"limit\":0}"), &out), MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_audit_query(engine, scope, S("{\"from\":\"yesterday\"}"), &out), MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_audit_query(engine, scope, S("{\"limit\":"), &out), MLAS_ERR_INVALID_JSON);
+    EXPECT_STATUS(mlas_audit_verify_checkpoint(engine, scope, S("{\"seq\":1}"), &out), MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_audit_verify_checkpoint(engine, scope, S("not json"), &out), MLAS_ERR_VALIDATION);
+    EXPECT(out == SENTINEL);
+    /* The chain is whole after all of the above. */
+    REQUIRE_OK(mlas_audit_verify(engine, scope, &head));
+    EXPECT(strstr(head, "\"intact\":true") != NULL);
+    mlas_string_free(head);
+}
+
 static void status_names_and_last_error(void) {
     char *out = NULL;
     EXPECT(strcmp(mlas_status_name(MLAS_OK), "MLAS_OK") == 0);
@@ -506,6 +554,7 @@ int main(void) {
     unknown_ids();
     out_of_range();
     payouts_bad_input();
+    audit_bad_input();
 
     char *after = snapshot();
     EXPECT(strcmp(before, after) == 0);
