@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: test rust-test lint example python-test c-test bench
+.PHONY: test rust-test lint example python-test c-test bench install-c
 
 test: lint rust-test example python-test c-test
 
@@ -25,3 +25,8 @@ c-test:
 
 bench:
 	$(CARGO) bench
+
+# Installs mlas.h, libmlas (shared with its SONAME, and static) and mlas.pc under PREFIX.
+PREFIX ?= /usr/local
+install-c:
+	PREFIX=$(PREFIX) mlas-ffi/install.sh
