@@ -1,0 +1,106 @@
+"""MLAS: a multi-level affiliate system as a library.
+
+Affiliates in sponsor trees, sales attributed to them, rule-based commission
+splits up the chain, the commission lifecycle (approval, disputes, refunds,
+clawbacks) and a tamper-evident audit chain. The engine is written in Rust;
+this package is its Python face.
+
+Conventions:
+
+* Every `Engine` method takes ``tenant=`` (keyword-only) and, for writes, an
+  optional ``actor=`` recorded in the audit trail (the engine's
+  ``default_actor`` otherwise).
+* Money and rates are ``decimal.Decimal`` (``int`` is accepted as exact); a
+  ``float`` or ``bool`` raises ``TypeError``.
+* Datetimes must be timezone-aware: a naive one raises ``ValidationError``;
+  any zone is converted to UTC, and UTC comes back.
+* Statuses are ``str`` enums; value objects are frozen and compare by value.
+* Errors derive from ``MlasError``: ``ValidationError`` (also ``ValueError``),
+  ``NotFoundError`` (also ``LookupError``), ``ConflictError``,
+  ``IllegalTransitionError``, ``StorageError``, ``ProviderError``,
+  ``IntegrityError``. A call that raises has changed nothing.
+"""
+
+from __future__ import annotations
+
+from mlas._enums import (
+    AdjustmentKind,
+    AffiliateStatus,
+    CommissionStatus,
+    LevelRateKind,
+    PayoutMethod,
+    Resolution,
+    SkipReason,
+)
+from mlas._mlas import (
+    Adjustment,
+    Affiliate,
+    AuditHead,
+    Commission,
+    Condition,
+    ConflictError,
+    Engine,
+    Explanation,
+    ExplanationLine,
+    FixedClock,
+    IllegalTransitionError,
+    IntegrityError,
+    LevelRule,
+    MlasError,
+    NewSale,
+    NotFoundError,
+    PayoutDetails,
+    ProviderError,
+    RecalculationOutcome,
+    Refund,
+    RefundOutcome,
+    Reversal,
+    Rule,
+    RuleChoice,
+    Sale,
+    SaleOutcome,
+    Skipped,
+    StorageError,
+    ValidationError,
+    __version__,
+)
+
+__all__ = [
+    "Adjustment",
+    "AdjustmentKind",
+    "Affiliate",
+    "AffiliateStatus",
+    "AuditHead",
+    "Commission",
+    "CommissionStatus",
+    "Condition",
+    "ConflictError",
+    "Engine",
+    "Explanation",
+    "ExplanationLine",
+    "FixedClock",
+    "IllegalTransitionError",
+    "IntegrityError",
+    "LevelRateKind",
+    "LevelRule",
+    "MlasError",
+    "NewSale",
+    "NotFoundError",
+    "PayoutDetails",
+    "PayoutMethod",
+    "ProviderError",
+    "RecalculationOutcome",
+    "Refund",
+    "RefundOutcome",
+    "Resolution",
+    "Reversal",
+    "Rule",
+    "RuleChoice",
+    "Sale",
+    "SaleOutcome",
+    "SkipReason",
+    "Skipped",
+    "StorageError",
+    "ValidationError",
+    "__version__",
+]
