@@ -320,10 +320,7 @@ pub fn calculate(
     let exact: Vec<Decimal> = lines.iter().map(|l| l.capped).collect();
     let allocation = allocate(&exact, amount.currency());
     for (i, line) in lines.iter_mut().enumerate() {
-        line.amount = Money::from_minor(
-            Money::new(allocation.amounts[i], amount.currency(), "amount").map_or(0, |m| m.minor()),
-            amount.currency(),
-        );
+        line.amount = Money::from_rounded(allocation.amounts[i], amount.currency());
         line.extra_unit = allocation.extra_unit[i];
     }
 
@@ -334,8 +331,7 @@ pub fn calculate(
         skipped,
         total_cap,
         exact_total: exact.iter().copied().sum(),
-        total: Money::new(allocation.total, amount.currency(), "amount")
-            .unwrap_or_else(|_| Money::zero(amount.currency())),
+        total: Money::from_rounded(allocation.total, amount.currency()),
         lines,
         holding_days,
     }

@@ -111,7 +111,29 @@ impl Money {
         }
         let mut amount = amount;
         amount.rescale(currency.minor_units());
+        // At rest an amount is an i64 of minor units; refuse what cannot be stored.
+        if i64::try_from(amount.mantissa()).is_err() {
+            return Err(Error::validation(
+                field,
+                format!("{amount} {currency} is out of range"),
+            ));
+        }
         Ok(Money { amount, currency })
+    }
+
+    /// A decimal that is already rounded to `currency`'s minor unit, such as an
+    /// [`crate::allocation::allocate`] share. Extra decimals are truncated and
+    /// amounts beyond the `i64` range of minor units saturate, neither of which
+    /// an allocation can produce.
+    pub fn from_rounded(amount: Decimal, currency: Currency) -> Self {
+        let mut scaled = truncate(amount, currency.minor_units());
+        scaled.rescale(currency.minor_units());
+        let minor = i64::try_from(scaled.mantissa()).unwrap_or(if scaled.is_sign_negative() {
+            i64::MIN
+        } else {
+            i64::MAX
+        });
+        Money::from_minor(minor, currency)
     }
 
     /// Parses a decimal string such as `"10.50"` in `currency`.

@@ -11,7 +11,7 @@ use crate::audit::AuditEvent;
 use crate::calculation::calculate;
 use crate::commission::{Adjustment, AdjustmentKind, Commission, CommissionStatus};
 use crate::error::{Error, Result};
-use crate::ids::{AdjustmentId, CommissionId, SaleId};
+use crate::ids::{AdjustmentId, CommissionId, RefundId, SaleId};
 use crate::money::Money;
 use crate::sale::{NewRefund, Refund, Reversal, Sale};
 use crate::store::{AdjustmentFilter, CommissionFilter};
@@ -99,24 +99,7 @@ impl Engine {
     /// # Errors
     /// `IllegalTransition` from any other status; `Validation` for an empty reason.
     pub fn reject(&self, scope: &Scope, id: &CommissionId, reason: &str) -> Result<Commission> {
-        check_reason(reason)?;
-        self.write(scope, |ctx| {
-            let mut commission = load(ctx, id)?;
-            if !matches!(
-                commission.status,
-                CommissionStatus::Pending | CommissionStatus::Approved
-            ) {
-                return Err(illegal(&commission, "reject"));
-            }
-            transition(
-                ctx,
-                &mut commission,
-                CommissionStatus::Rejected,
-                Some(reason),
-                "commission.rejected",
-            )?;
-            Ok(commission)
-        })
+        self.decide(scope, id, reason, CommissionStatus::Rejected)
     }
 
     /// Disputes a PENDING or APPROVED commission: it is held until resolved.
@@ -124,22 +107,32 @@ impl Engine {
     /// # Errors
     /// `IllegalTransition` from any other status; `Validation` for an empty reason.
     pub fn dispute(&self, scope: &Scope, id: &CommissionId, reason: &str) -> Result<Commission> {
+        self.decide(scope, id, reason, CommissionStatus::Disputed)
+    }
+
+    /// Moves a PENDING or APPROVED commission to REJECTED or DISPUTED.
+    fn decide(
+        &self,
+        scope: &Scope,
+        id: &CommissionId,
+        reason: &str,
+        to: CommissionStatus,
+    ) -> Result<Commission> {
         check_reason(reason)?;
+        let (action, kind) = if to == CommissionStatus::Rejected {
+            ("reject", "commission.rejected")
+        } else {
+            ("dispute", "commission.disputed")
+        };
         self.write(scope, |ctx| {
             let mut commission = load(ctx, id)?;
             if !matches!(
                 commission.status,
                 CommissionStatus::Pending | CommissionStatus::Approved
             ) {
-                return Err(illegal(&commission, "dispute"));
+                return Err(illegal(&commission, action));
             }
-            transition(
-                ctx,
-                &mut commission,
-                CommissionStatus::Disputed,
-                Some(reason),
-                "commission.disputed",
-            )?;
+            transition(ctx, &mut commission, to, Some(reason), kind)?;
             Ok(commission)
         })
     }
@@ -360,7 +353,7 @@ fn apply_refund(ctx: &mut Ctx<'_>, request: &NewRefund) -> Result<Refund> {
     for ((mut commission, share), keeps) in
         commissions.into_iter().zip(&allocation.amounts).zip(&keeps)
     {
-        let share = Money::new(*share, sale.amount.currency(), "amount")?;
+        let share = Money::from_rounded(*share, sale.amount.currency());
         if share.is_zero() {
             continue;
         }
@@ -427,21 +420,15 @@ fn reverse(
         None
     } else {
         commission.adjusted = commission.adjusted.checked_sub(share)?;
-        let adjustment = Adjustment {
-            tenant: ctx.scope.tenant.clone(),
-            id: AdjustmentId::generate(),
-            affiliate: commission.affiliate.clone(),
-            amount: share.negated(),
-            kind: AdjustmentKind::Clawback,
-            reason: format!("refund {} of sale {}", request.id, commission.sale),
-            commission: Some(commission.id.clone()),
-            sale: Some(commission.sale.clone()),
-            refund: Some(request.id.clone()),
-            payout: None,
-            created_at: ctx.now,
-        };
-        ctx.tx.put_adjustment(&adjustment)?;
-        ctx.audit(adjustment_event(&adjustment))?;
+        let reason = format!("refund {} of sale {}", request.id, commission.sale);
+        let adjustment = add_adjustment(
+            ctx,
+            commission,
+            share.negated(),
+            AdjustmentKind::Clawback,
+            reason,
+            Some(&request.id),
+        )?;
         Some(adjustment.id)
     };
     ctx.tx.put_commission(commission)?;
@@ -462,7 +449,34 @@ fn reverse(
     Ok(adjustment)
 }
 
-pub(crate) fn adjustment_event(adjustment: &Adjustment) -> AuditEvent {
+/// Stores and audits an adjustment of `amount` for `commission`'s affiliate.
+fn add_adjustment(
+    ctx: &mut Ctx<'_>,
+    commission: &Commission,
+    amount: Money,
+    kind: AdjustmentKind,
+    reason: String,
+    refund: Option<&RefundId>,
+) -> Result<Adjustment> {
+    let adjustment = Adjustment {
+        tenant: ctx.scope.tenant.clone(),
+        id: AdjustmentId::generate(),
+        affiliate: commission.affiliate.clone(),
+        amount,
+        kind,
+        reason,
+        commission: Some(commission.id.clone()),
+        sale: Some(commission.sale.clone()),
+        refund: refund.cloned(),
+        payout: None,
+        created_at: ctx.now,
+    };
+    ctx.tx.put_adjustment(&adjustment)?;
+    ctx.audit(adjustment_event(&adjustment))?;
+    Ok(adjustment)
+}
+
+fn adjustment_event(adjustment: &Adjustment) -> AuditEvent {
     AuditEvent {
         kind: "adjustment.created",
         resource_type: "adjustment",
@@ -512,7 +526,7 @@ fn recalculate(ctx: &mut Ctx<'_>, sale_id: &SaleId) -> Result<RecalculationOutco
     let mut fresh_lines = Vec::new();
 
     for (line, target) in lines.iter().zip(&targets.amounts) {
-        let target = Money::new(*target, currency, "amount")?;
+        let target = Money::from_rounded(*target, currency);
         let found = existing
             .iter()
             .position(|c| c.affiliate == line.affiliate && earning(c));
@@ -621,20 +635,14 @@ fn retarget(
         return Ok(None);
     }
     commission.adjusted = commission.adjusted.checked_add(difference)?;
-    let adjustment = Adjustment {
-        tenant: ctx.scope.tenant.clone(),
-        id: AdjustmentId::generate(),
-        affiliate: commission.affiliate.clone(),
-        amount: difference,
-        kind: AdjustmentKind::Correction,
-        reason: format!("recalculation of sale {}", commission.sale),
-        commission: Some(commission.id.clone()),
-        sale: Some(commission.sale.clone()),
-        refund: None,
-        payout: None,
-        created_at: ctx.now,
-    };
-    ctx.tx.put_adjustment(&adjustment)?;
-    ctx.audit(adjustment_event(&adjustment))?;
+    let reason = format!("recalculation of sale {}", commission.sale);
+    let adjustment = add_adjustment(
+        ctx,
+        commission,
+        difference,
+        AdjustmentKind::Correction,
+        reason,
+        None,
+    )?;
     Ok(Some(adjustment))
 }
