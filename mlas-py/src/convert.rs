@@ -33,7 +33,11 @@ pub fn decimal(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Decimal> {
         obj.str()?.extract()?
     } else if obj.is_instance(DECIMAL.import(py, "decimal", "Decimal")?)? {
         if !obj.call_method0("is_finite")?.is_truthy()? {
-            return Err(validation(py, field, format!("{} is not a finite number", obj.str()?)));
+            return Err(validation(
+                py,
+                field,
+                format!("{} is not a finite number", obj.str()?),
+            ));
         }
         obj.call_method1("__format__", ("f",))?.extract()?
     } else {
@@ -73,7 +77,11 @@ pub fn utc(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<DateTime<Utc>> {
         ));
     }
     let utc_zone = UTC.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py.import("datetime")?.getattr("timezone")?.getattr("utc")?.unbind())
+        Ok(py
+            .import("datetime")?
+            .getattr("timezone")?
+            .getattr("utc")?
+            .unbind())
     })?;
     obj.call_method1("astimezone", (utc_zone.bind(py),))?
         .extract::<DateTime<Utc>>()

@@ -60,7 +60,10 @@ impl FixedClock {
 
     fn __repr__(&self) -> String {
         use mlas_core::Clock as _;
-        format!("FixedClock({})", mlas_core::clock::rfc3339(self.inner.now()))
+        format!(
+            "FixedClock({})",
+            mlas_core::clock::rfc3339(self.inner.now())
+        )
     }
 }
 
@@ -156,9 +159,9 @@ impl Engine {
             ..EngineConfig::default()
         };
         if let Some(min) = min_payout.filter(|m| !m.is_none()) {
-            let dict = min
-                .cast::<pyo3::types::PyDict>()
-                .map_err(|_| PyTypeError::new_err("min_payout must be a dict of currency to Decimal"))?;
+            let dict = min.cast::<pyo3::types::PyDict>().map_err(|_| {
+                PyTypeError::new_err("min_payout must be a dict of currency to Decimal")
+            })?;
             for (code, amount) in dict.iter() {
                 let code = text(&code, "min_payout currency")?;
                 config
@@ -251,7 +254,9 @@ impl Engine {
             id: opt_id(py, affiliate_id)?,
             name: name.to_owned(),
             email: email.to_owned(),
-            status: status.map(|s| core(py, AffiliateStatus::parse(s))).transpose()?,
+            status: status
+                .map(|s| core(py, AffiliateStatus::parse(s)))
+                .transpose()?,
             tier: tier.map(str::to_owned),
             commission_rate: decimal(commission_rate, "commission_rate")?,
             payout: payout(py, payout_method, payout_details)?,
@@ -314,7 +319,11 @@ impl Engine {
             email: email.map(str::to_owned),
             tier: tier.map(str::to_owned),
             commission_rate: opt_decimal(commission_rate, "commission_rate")?,
-            payout: if clear_payout { Some(None) } else { new_payout.map(Some) },
+            payout: if clear_payout {
+                Some(None)
+            } else {
+                new_payout.map(Some)
+            },
         };
         let inner = run(py, || self.inner.update_affiliate(&scope, &id, update))?;
         Ok(Affiliate { inner })
@@ -548,7 +557,9 @@ impl Engine {
         actor: Option<&str>,
     ) -> PyResult<Vec<SaleOutcome>> {
         let scope = self.scope(py, tenant, actor)?;
-        if sales.is_instance_of::<pyo3::types::PyString>() || sales.cast::<pyo3::types::PyMapping>().is_ok() {
+        if sales.is_instance_of::<pyo3::types::PyString>()
+            || sales.cast::<pyo3::types::PyMapping>().is_ok()
+        {
             return Err(PyTypeError::new_err("sales must be a sequence of sales"));
         }
         let mut inputs = Vec::new();
@@ -608,7 +619,12 @@ impl Engine {
 
     /// A commission.
     #[pyo3(signature = (commission_id, *, tenant))]
-    fn commission(&self, py: Python<'_>, commission_id: &str, tenant: &str) -> PyResult<Commission> {
+    fn commission(
+        &self,
+        py: Python<'_>,
+        commission_id: &str,
+        tenant: &str,
+    ) -> PyResult<Commission> {
         let scope = self.scope(py, tenant, None)?;
         let id = id(py, commission_id)?;
         let inner = run(py, || self.inner.commission(&scope, &id))?;
@@ -628,7 +644,9 @@ impl Engine {
     ) -> PyResult<Vec<Commission>> {
         let scope = self.scope(py, tenant, None)?;
         let filter = CommissionFilter {
-            status: status.map(|s| core(py, CommissionStatus::parse(s))).transpose()?,
+            status: status
+                .map(|s| core(py, CommissionStatus::parse(s)))
+                .transpose()?,
             affiliate: opt_id(py, affiliate_id)?,
             sale: opt_id(py, sale_id)?,
             limit: limit.map(|l| limit_of(py, l)).transpose()?,
@@ -744,7 +762,9 @@ impl Engine {
         let refund_id = id(py, refund_id)?;
         let sale_id: mlas_core::SaleId = id(py, sale_id)?;
         let amount = decimal(amount, "amount")?;
-        let currency = currency.map(|c| crate::convert::currency(py, c)).transpose()?;
+        let currency = currency
+            .map(|c| crate::convert::currency(py, c))
+            .transpose()?;
         let (refund, replayed) = run(py, || {
             let currency = match currency {
                 Some(c) => c,

@@ -37,7 +37,12 @@ pyo3::create_exception!(
     MlasError,
     "The storage backend failed; `retryable` says whether the same call may succeed again."
 );
-pyo3::create_exception!(mlas, ProviderError, MlasError, "The payout provider failed.");
+pyo3::create_exception!(
+    mlas,
+    ProviderError,
+    MlasError,
+    "The payout provider failed."
+);
 pyo3::create_exception!(
     mlas,
     IntegrityError,
@@ -164,5 +169,7 @@ pub fn panic_error(panic: &(dyn std::any::Any + Send)) -> PyErr {
         .map(ToString::to_string)
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".to_owned());
-    MlasError::new_err(format!("internal error in mlas (please report it): {message}"))
+    MlasError::new_err(format!(
+        "internal error in mlas (please report it): {message}"
+    ))
 }

@@ -49,7 +49,10 @@ fn raw_items<'py>(
     let mapping = obj.cast::<PyMapping>().map_err(|_| {
         PyTypeError::new_err(format!(
             "{what} must be a mapping, not {}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     let mut out = Vec::new();
@@ -419,7 +422,10 @@ impl<'py> SaleArgs<'py> {
         let sale_id = text(&required(&self.sale_id, "sale_id")?, "sale_id")?;
         let amount = decimal(&required(&self.amount, "amount")?, "amount")?;
         let currency_code = text(&required(&self.currency, "currency")?, "currency")?;
-        let amount = core(py, Money::new(amount, currency(py, &currency_code)?, "amount"))?;
+        let amount = core(
+            py,
+            Money::new(amount, currency(py, &currency_code)?, "amount"),
+        )?;
 
         let chain = some(self.affiliate_chain.as_ref())
             .map(|c| -> PyResult<Vec<AffiliateId>> {

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use mlas_core::rule::LevelRate;
 use mlas_core::Decimal;
+use mlas_core::rule::LevelRate;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -23,7 +23,11 @@ fn obj<'py, T: IntoPyObject<'py>>(py: Python<'py>, value: T) -> PyResult<Bound<'
 use pyo3::conversion::IntoPyObjectExt;
 
 /// Wraps each item in a pyclass and returns a tuple.
-fn tuple_of<'py, T, W>(py: Python<'py>, items: &[T], wrap: impl Fn(T) -> W) -> PyResult<Bound<'py, PyTuple>>
+fn tuple_of<'py, T, W>(
+    py: Python<'py>,
+    items: &[T],
+    wrap: impl Fn(T) -> W,
+) -> PyResult<Bound<'py, PyTuple>>
 where
     T: Clone,
     W: pyo3::PyClass + Into<pyo3::PyClassInitializer<W>>,
@@ -434,7 +438,11 @@ impl Rule {
     /// The currency of fixed amounts and caps, or `None`.
     #[getter]
     fn currency(&self) -> Option<&str> {
-        self.inner.spec.currency.as_ref().map(mlas_core::Currency::code)
+        self.inner
+            .spec
+            .currency
+            .as_ref()
+            .map(mlas_core::Currency::code)
     }
     /// Days before the commissions may be approved.
     #[getter]
@@ -1302,7 +1310,9 @@ impl AuditHead {
     }
 
     fn __repr__(&self) -> String {
-        format!("AuditHead(seq={}, hash='{}')", self.inner.seq, self.inner.hash)
+        format!(
+            "AuditHead(seq={}, hash='{}')",
+            self.inner.seq, self.inner.hash
+        )
     }
 }
-
