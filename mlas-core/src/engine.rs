@@ -6,6 +6,8 @@
 
 mod affiliates;
 mod lifecycle;
+mod metrics;
+mod payouts;
 mod rules;
 mod sales;
 
@@ -93,6 +95,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
+    counters: Arc<crate::metrics::CalculationCounters>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -116,6 +119,7 @@ impl Engine {
             store,
             clock: Arc::new(SystemClock),
             config: EngineConfig::default(),
+            counters: Arc::default(),
         }
     }
 

@@ -18,13 +18,17 @@ pub mod audit;
 pub mod calculation;
 pub mod clock;
 pub mod commission;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod memory;
+pub mod metrics;
 pub mod money;
 pub mod payout;
 pub mod payout_method;
+pub mod provider;
 pub mod rule;
 pub mod sale;
 pub mod store;
@@ -41,9 +45,16 @@ pub use ids::{
 };
 pub use memory::MemoryStore;
 pub use money::{Currency, Money};
-pub use payout::{BatchStatus, Payout, PayoutBatch, PayoutStatus};
+pub use payout::{
+    BatchStats, BatchStatus, CommissionSelection, HeldBalance, HoldReason, Payout, PayoutBatch,
+    PayoutStatus, ScheduleOutcome, ScheduleRequest, StatusTotal,
+};
 pub use payout_method::{PayoutDetails, PayoutMethod};
+pub use provider::{
+    FileMode, FileProvider, PayoutInstruction, PayoutProvider, ProviderOutcome, ProviderStatus,
+    SimulatedProvider, SimulatedStep,
+};
 pub use rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 pub use rust_decimal::Decimal;
 pub use sale::{NewRefund, NewSale, Refund, Reversal, Sale};
-pub use store::{Store, Tx};
+pub use store::{AdjustmentFilter, CommissionFilter, PayoutFilter, Store, Tx};

@@ -266,9 +266,29 @@ impl Tx for MemoryTx<'_> {
     }
 
     fn put_commission(&mut self, commission: &Commission) -> Result<()> {
+        self.writable()?;
         let key = (commission.tenant.clone(), commission.id.clone());
-        if !self.state.commissions.contains_key(&key) {
-            self.writable()?;
+        let old_sale = self.state.commissions.get(&key).map(|c| c.sale.clone());
+        // The by-sale index must follow a replacement that changes the sale,
+        // or a filter by the new sale would miss the commission.
+        if old_sale.as_ref() != Some(&commission.sale) {
+            if let Some(old_sale) = old_sale {
+                let old_key = (commission.tenant.clone(), old_sale);
+                let ids = self
+                    .state
+                    .commissions_by_sale
+                    .entry(old_key.clone())
+                    .or_default();
+                if let Some(pos) = ids.iter().position(|id| id == &commission.id) {
+                    let id = ids.remove(pos);
+                    self.undo.push(Box::new(move |s: &mut State| {
+                        s.commissions_by_sale
+                            .entry(old_key)
+                            .or_default()
+                            .insert(pos, id);
+                    }));
+                }
+            }
             let sale_key = (commission.tenant.clone(), commission.sale.clone());
             self.state
                 .commissions_by_sale

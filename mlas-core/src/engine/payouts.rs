@@ -1,0 +1,1215 @@
+//! Payouts: scheduling batches, sending them through a provider, retries,
+//! cancellation and crash recovery.
+//!
+//! # States
+//!
+//! ```text
+//! batch:  SCHEDULED --process--> PROCESSING --nothing PENDING/SENDING left--> COMPLETED
+//!                                    ^                                  | PARTIALLY_FAILED
+//!                                    +-------- retry of a payout -------+ FAILED
+//! payout: PENDING --tx1--> SENDING --tx2--> PAID | FAILED
+//!                             |  ^               FAILED --retry--> SENDING
+//!                  NotFound   v  | Unknown       PENDING|FAILED --cancel--> CANCELLED
+//!                          PENDING (stays SENDING until reconciled)
+//! ```
+//!
+//! # Crash safety
+//!
+//! Every send is bracketed by two transactions and the provider is called
+//! between them, outside any transaction:
+//!
+//! 1. tx1 marks the payout SENDING and counts the attempt (audit `payout.sending`);
+//! 2. the provider is called with the payout id as idempotency key;
+//! 3. tx2 records PAID (its commissions become PAID; its netted adjustments are
+//!    settled with it) or FAILED. An `Unknown` answer, or a panic inside the
+//!    provider, writes nothing: the payout stays SENDING.
+//!
+//! A crash anywhere leaves each payout PENDING (never sent), SENDING (outcome
+//! unknown) or recorded. Processing a batch first asks the provider about every
+//! SENDING payout ([`PayoutProvider::status`]) and only then sends anything:
+//! `Paid` and `Failed` are recorded as if `send` had answered them, `NotFound`
+//! returns the payout to PENDING (and takes back the attempt that never
+//! arrived) so it is sent again, `Pending` leaves it SENDING for a later call.
+//! A SENDING payout is never sent again without that answer, so nothing is paid
+//! twice as long as the provider keeps its idempotency promise, and nothing is
+//! lost because every payout ends PAID, FAILED or CANCELLED.
+//!
+//! One batch should be processed by one worker at a time: two workers on the
+//! same batch stay correct only through the provider's idempotency.
+// TODO(#5): a lease per batch, so that a second worker waits instead of
+// reconciling a payout the first one is still sending.
+//!
+//! # Audit records
+//!
+//! `batch.scheduled` (with the held balances), one `payout.scheduled` per
+//! payout (listing its commission and adjustment ids) and one
+//! `commission.scheduled` per commission; `batch.processing`,
+//! `payout.sending`, `payout.paid` (+ one `commission.paid` per commission),
+//! `payout.failed`, `payout.reconciled` (a SENDING payout the provider never
+//! received, back to PENDING), `payout.cancelled` (+ one `commission.unscheduled`
+//! per commission), `batch.reopened` (a retry of a finished batch's payout) and
+//! `batch.finished`. An `Unknown` outcome changes nothing and is only logged.
+//!
+//! # Failed payouts
+//!
+//! A FAILED payout keeps its commissions SCHEDULED and its adjustments netted,
+//! so they cannot be scheduled again: [`Engine::retry_payout`] sends it again
+//! (with the affiliate's current details), [`Engine::cancel_payout`] gives it up
+//! and returns its commissions to APPROVED and reopens its adjustments. A payout
+//! whose affiliate is no longer ACTIVE, or has no payout details, when its
+//! batch is processed is marked FAILED (retryable, no attempt counted) without
+//! being sent.
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Ctx, Engine, Scope, money_str};
+use crate::affiliate::{Affiliate, AffiliateStatus};
+use crate::audit::{AuditEvent, AuditQuery};
+use crate::clock::{micros, rfc3339};
+use crate::commission::{Adjustment, Commission, CommissionStatus};
+use crate::error::{Error, Result};
+use crate::ids::{AffiliateId, BatchId, CommissionId, PayoutId};
+use crate::money::{Currency, Money};
+use crate::payout::{
+    BatchStats, BatchStatus, CommissionSelection, HeldBalance, HoldReason, Payout, PayoutBatch,
+    PayoutStatus, ScheduleOutcome, ScheduleRequest, StatusTotal,
+};
+use crate::provider::{PayoutInstruction, PayoutProvider, ProviderOutcome, ProviderStatus};
+use crate::store::{AdjustmentFilter, CommissionFilter, PayoutFilter, Tx};
+
+/// The longest provider reason or reference kept, in characters.
+const MAX_PROVIDER_TEXT: usize = 1000;
+
+impl Engine {
+    /// Schedules a payout batch: one payout per (affiliate, currency), the sum
+    /// of its selected APPROVED commissions and its open adjustments.
+    ///
+    /// A balance is left out (and reported in [`ScheduleOutcome::held`]) when
+    /// the affiliate is not ACTIVE, has no payout details, or the balance is
+    /// not above zero and at least the currency's
+    /// [`EngineConfig::min_payout`](super::EngineConfig::min_payout); its
+    /// commissions stay APPROVED and its adjustments open, so a negative
+    /// balance carries forward. Included commissions become SCHEDULED in their
+    /// payout and included adjustments are netted into it. A batch with no
+    /// payouts is still made (it completes when processed).
+    ///
+    /// Idempotent on the batch id: the same request again returns the batch
+    /// and writes nothing.
+    ///
+    /// # Errors
+    /// `Validation` for an empty id list; `NotFound` for an unknown commission;
+    /// `IllegalTransition` for a commission that is not APPROVED (or already in
+    /// a payout); `Conflict` for a different request under a used batch id.
+    /// On any error nothing is written.
+    pub fn schedule_payouts(
+        &self,
+        scope: &Scope,
+        request: ScheduleRequest,
+    ) -> Result<ScheduleOutcome> {
+        let mut request = request;
+        request.scheduled_for = micros(request.scheduled_for);
+        if let CommissionSelection::Ids(ids) = &mut request.selection {
+            if ids.is_empty() {
+                return Err(Error::validation("commission_ids", "must not be empty"));
+            }
+            ids.sort();
+            ids.dedup();
+        }
+        let digest = request_digest(&request)?;
+        let outcome = self.write(scope, |ctx| schedule(ctx, &request, &digest, self))?;
+        tracing::info!(
+            batch = %outcome.batch.id,
+            payouts = outcome.payouts.len(),
+            held = outcome.held.len(),
+            replayed = outcome.replayed,
+            "payout batch scheduled"
+        );
+        Ok(outcome)
+    }
+
+    /// Processes a batch: sends each PENDING payout through `provider` and
+    /// records the outcome, after first reconciling every payout left SENDING
+    /// by an earlier, interrupted run. See the module docs for the protocol.
+    ///
+    /// Returns the batch's statistics. A batch whose payouts all ended PAID,
+    /// FAILED or CANCELLED is COMPLETED (no failure), FAILED (nothing paid) or
+    /// PARTIALLY_FAILED; while some outcome is unknown it stays PROCESSING and
+    /// [`BatchStats::unresolved`] counts them: call again later. Processing a
+    /// finished batch returns its statistics and writes nothing.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown batch; `IllegalTransition` before the
+    /// batch's `scheduled_for` unless `force`; `Storage` when recording fails
+    /// (a payout whose outcome could not be recorded stays SENDING and is
+    /// reconciled by the next call).
+    pub fn process_batch(
+        &self,
+        scope: &Scope,
+        id: &BatchId,
+        provider: &dyn PayoutProvider,
+        force: bool,
+    ) -> Result<BatchStats> {
+        let batch = self.batch(scope, id)?;
+        if batch.status.is_finished() {
+            return self.batch_stats(scope, id);
+        }
+
+        self.write(scope, |ctx| {
+            let mut batch = load_batch(ctx, id)?;
+            if batch.status != BatchStatus::Scheduled {
+                return Ok(());
+            }
+            if ctx.now < batch.scheduled_for && !force {
+                return Err(Error::IllegalTransition {
+                    resource: "batch",
+                    id: id.to_string(),
+                    from: format!("SCHEDULED for {}", rfc3339(batch.scheduled_for)),
+                    action: "process",
+                });
+            }
+            batch.status = BatchStatus::Processing;
+            batch.started_at.get_or_insert(ctx.now);
+            ctx.tx.put_batch(&batch)?;
+            ctx.audit(AuditEvent {
+                kind: "batch.processing",
+                resource_type: "batch",
+                resource_id: batch.id.to_string(),
+                affiliate_id: None,
+                payload: json!({"forced": force && ctx.now < batch.scheduled_for}),
+            })
+        })?;
+
+        // Crash recovery first: nothing is sent while an earlier outcome is unknown.
+        let sending = self.batch_payouts(scope, id, PayoutStatus::Sending)?;
+        for payout in &sending {
+            self.reconcile(scope, payout, provider)?;
+        }
+
+        for payout in self.batch_payouts(scope, id, PayoutStatus::Pending)? {
+            self.attempt(scope, &payout.id, provider, Mode::Batch)?;
+        }
+
+        self.write(scope, |ctx| settle_batch(ctx, id))?;
+        let stats = self.batch_stats(scope, id)?;
+        tracing::info!(
+            batch = %id,
+            status = %stats.batch.status,
+            unresolved = stats.unresolved,
+            "payout batch processed"
+        );
+        Ok(stats)
+    }
+
+    /// Sends a FAILED payout again, to the affiliate's current payout details.
+    /// A payout may be sent at most
+    /// [`EngineConfig::max_payout_attempts`](super::EngineConfig::max_payout_attempts)
+    /// times in all. Retrying a payout of a finished batch reopens the batch
+    /// until the outcome is known. Returns the payout as recorded (SENDING if
+    /// the outcome is unknown: processing its batch reconciles it).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown payout; `IllegalTransition` when it is not
+    /// FAILED, has used all its attempts, or its affiliate is not ACTIVE or has
+    /// no payout details.
+    pub fn retry_payout(
+        &self,
+        scope: &Scope,
+        id: &PayoutId,
+        provider: &dyn PayoutProvider,
+    ) -> Result<Payout> {
+        self.attempt(scope, id, provider, Mode::Retry)?;
+        self.payout(scope, id)
+    }
+
+    /// Gives up a PENDING or FAILED payout: its commissions return to APPROVED
+    /// and its adjustments reopen, ready for a later batch.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown payout; `IllegalTransition` when it is
+    /// SENDING, PAID or already CANCELLED; `Validation` for an empty reason.
+    pub fn cancel_payout(&self, scope: &Scope, id: &PayoutId, reason: &str) -> Result<Payout> {
+        crate::affiliate::check_text(reason, "reason", 1000)?;
+        self.write(scope, |ctx| {
+            let mut payout = load_payout(ctx, id)?;
+            if !matches!(payout.status, PayoutStatus::Pending | PayoutStatus::Failed) {
+                return Err(illegal(&payout, "cancel"));
+            }
+            for commission_id in &payout.commissions {
+                let mut commission = load_commission(ctx, commission_id)?;
+                if commission.status == CommissionStatus::Scheduled
+                    && commission.payout.as_ref() == Some(&payout.id)
+                {
+                    commission.status = CommissionStatus::Approved;
+                    commission.payout = None;
+                    commission.updated_at = ctx.now;
+                    ctx.tx.put_commission(&commission)?;
+                    ctx.audit(commission_event(
+                        "commission.unscheduled",
+                        &commission,
+                        CommissionStatus::Scheduled,
+                        &payout.id,
+                    ))?;
+                }
+            }
+            for adjustment_id in &payout.adjustments {
+                let adjustment = ctx.tx.adjustment(&ctx.scope.tenant, adjustment_id)?;
+                if let Some(mut adjustment) = adjustment {
+                    if adjustment.payout.as_ref() == Some(&payout.id) {
+                        adjustment.payout = None;
+                        ctx.tx.put_adjustment(&adjustment)?;
+                    }
+                }
+            }
+            let from = payout.status;
+            payout.status = PayoutStatus::Cancelled;
+            payout.updated_at = ctx.now;
+            ctx.tx.put_payout(&payout)?;
+            ctx.audit(AuditEvent {
+                kind: "payout.cancelled",
+                resource_type: "payout",
+                resource_id: payout.id.to_string(),
+                affiliate_id: Some(payout.affiliate.to_string()),
+                payload: json!({
+                    "batch_id": payout.batch.to_string(),
+                    "from": from.as_str(),
+                    "reason": reason,
+                    "commission_ids": ids_json(&payout.commissions),
+                    "adjustment_ids": ids_json(&payout.adjustments),
+                }),
+            })?;
+            settle_batch(ctx, &payout.batch)?;
+            Ok(payout)
+        })
+    }
+
+    /// A batch.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist in the tenant.
+    pub fn batch(&self, scope: &Scope, id: &BatchId) -> Result<PayoutBatch> {
+        self.read(|tx| {
+            tx.batch(scope.tenant(), id)?
+                .ok_or_else(|| Error::not_found("batch", id))
+        })
+    }
+
+    /// A batch's statistics: counts and amounts by status and currency,
+    /// attempts, unresolved payouts and time taken.
+    ///
+    /// # Errors
+    /// `NotFound` when the batch does not exist in the tenant.
+    pub fn batch_stats(&self, scope: &Scope, id: &BatchId) -> Result<BatchStats> {
+        self.read(|tx| {
+            let batch = tx
+                .batch(scope.tenant(), id)?
+                .ok_or_else(|| Error::not_found("batch", id))?;
+            let filter = PayoutFilter {
+                batch: Some(id.clone()),
+                ..Default::default()
+            };
+            let payouts = tx.payouts(scope.tenant(), &filter)?;
+            stats(batch, &payouts)
+        })
+    }
+
+    /// A payout.
+    ///
+    /// # Errors
+    /// `NotFound` when it does not exist in the tenant.
+    pub fn payout(&self, scope: &Scope, id: &PayoutId) -> Result<Payout> {
+        self.read(|tx| {
+            tx.payout(scope.tenant(), id)?
+                .ok_or_else(|| Error::not_found("payout", id))
+        })
+    }
+
+    /// Payouts matching a filter, in id order.
+    ///
+    /// # Errors
+    /// `Storage` when the backend fails.
+    pub fn payouts(&self, scope: &Scope, filter: &PayoutFilter) -> Result<Vec<Payout>> {
+        self.read(|tx| tx.payouts(scope.tenant(), filter))
+    }
+
+    /// Every FAILED payout of the tenant (the runbook's `payouts?status=FAILED`).
+    ///
+    /// # Errors
+    /// `Storage` when the backend fails.
+    pub fn failed_payouts(&self, scope: &Scope) -> Result<Vec<Payout>> {
+        self.payouts(
+            scope,
+            &PayoutFilter {
+                status: Some(PayoutStatus::Failed),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// What the next batch would owe an affiliate, per currency: its APPROVED
+    /// commissions not in a payout plus its open adjustments. May be negative
+    /// (a clawback carried forward). Currencies with nothing are left out.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown affiliate.
+    pub fn balance(&self, scope: &Scope, affiliate: &AffiliateId) -> Result<Vec<Money>> {
+        self.read(|tx| {
+            tx.affiliate(scope.tenant(), affiliate)?
+                .ok_or_else(|| Error::not_found("affiliate", affiliate))?;
+            let commissions = tx.commissions(
+                scope.tenant(),
+                &CommissionFilter {
+                    status: Some(CommissionStatus::Approved),
+                    affiliate: Some(affiliate.clone()),
+                    ..Default::default()
+                },
+            )?;
+            let adjustments = tx.adjustments(
+                scope.tenant(),
+                &AdjustmentFilter {
+                    affiliate: Some(affiliate.clone()),
+                    open_only: true,
+                    payout: None,
+                },
+            )?;
+            let mut sums: BTreeMap<Currency, Money> = BTreeMap::new();
+            let amounts = commissions
+                .iter()
+                .filter(|c| c.payout.is_none())
+                .map(|c| c.amount)
+                .chain(adjustments.iter().map(|a| a.amount));
+            for amount in amounts {
+                let sum = sums
+                    .entry(amount.currency())
+                    .or_insert_with(|| Money::zero(amount.currency()));
+                *sum = sum.checked_add(amount)?;
+            }
+            Ok(sums.into_values().collect())
+        })
+    }
+
+    fn batch_payouts(
+        &self,
+        scope: &Scope,
+        batch: &BatchId,
+        status: PayoutStatus,
+    ) -> Result<Vec<Payout>> {
+        self.payouts(
+            scope,
+            &PayoutFilter {
+                batch: Some(batch.clone()),
+                status: Some(status),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Asks the provider what became of a SENDING payout and records the answer.
+    fn reconcile(
+        &self,
+        scope: &Scope,
+        payout: &Payout,
+        provider: &dyn PayoutProvider,
+    ) -> Result<()> {
+        let answer = catch_unwind(AssertUnwindSafe(|| provider.status(&payout.id))).unwrap_or_else(
+            |panic| {
+                tracing::warn!(
+                    payout = %payout.id,
+                    panic = %panic_message(&*panic),
+                    "payout provider panicked in status; the payout stays SENDING"
+                );
+                ProviderStatus::Pending
+            },
+        );
+        tracing::info!(payout = %payout.id, answer = ?answer, "reconciling a SENDING payout");
+        let outcome = match answer {
+            ProviderStatus::Paid { reference } => ProviderOutcome::Paid { reference },
+            ProviderStatus::Failed { reason, retryable } => {
+                ProviderOutcome::Failed { reason, retryable }
+            }
+            ProviderStatus::Pending => return Ok(()),
+            ProviderStatus::NotFound => {
+                return self.write(scope, |ctx| {
+                    let Some(mut current) = sending(ctx, &payout.id, payout.attempts)? else {
+                        return Ok(());
+                    };
+                    current.status = PayoutStatus::Pending;
+                    current.attempts = current.attempts.saturating_sub(1);
+                    current.updated_at = ctx.now;
+                    ctx.tx.put_payout(&current)?;
+                    ctx.audit(AuditEvent {
+                        kind: "payout.reconciled",
+                        resource_type: "payout",
+                        resource_id: current.id.to_string(),
+                        affiliate_id: Some(current.affiliate.to_string()),
+                        payload: json!({
+                            "batch_id": current.batch.to_string(),
+                            "provider_status": "NOT_FOUND",
+                            "to": PayoutStatus::Pending.as_str(),
+                            "attempts": current.attempts.to_string(),
+                        }),
+                    })
+                });
+            }
+        };
+        self.write(scope, |ctx| {
+            record_outcome(ctx, &payout.id, payout.attempts, &outcome, true)
+        })
+    }
+
+    /// One send: tx1 marks SENDING, the provider is called outside any
+    /// transaction, tx2 records the outcome.
+    fn attempt(
+        &self,
+        scope: &Scope,
+        id: &PayoutId,
+        provider: &dyn PayoutProvider,
+        mode: Mode,
+    ) -> Result<()> {
+        let max_attempts = self.config.max_payout_attempts;
+        let instruction = self.write(scope, |ctx| prepare(ctx, id, mode, max_attempts))?;
+        let Some(instruction) = instruction else {
+            return Ok(());
+        };
+
+        let outcome = catch_unwind(AssertUnwindSafe(|| provider.send(&instruction)))
+            .unwrap_or_else(|panic| ProviderOutcome::Unknown {
+                reason: format!("the provider panicked: {}", panic_message(&*panic)),
+            });
+        if let ProviderOutcome::Unknown { reason } = &outcome {
+            tracing::warn!(
+                payout = %id,
+                attempt = instruction.attempt,
+                reason = %reason,
+                "payout outcome unknown; it stays SENDING until reconciled"
+            );
+            return Ok(());
+        }
+        self.write(scope, |ctx| {
+            record_outcome(ctx, id, instruction.attempt, &outcome, false)
+        })
+    }
+}
+
+/// Why a payout is being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Batch processing: PENDING payouts; anything else is skipped quietly.
+    Batch,
+    /// An explicit retry: the payout must be FAILED with attempts left.
+    Retry,
+}
+
+/// tx1: marks the payout SENDING and builds the instruction; `None` to skip it.
+fn prepare(
+    ctx: &mut Ctx<'_>,
+    id: &PayoutId,
+    mode: Mode,
+    max_attempts: u32,
+) -> Result<Option<PayoutInstruction>> {
+    let mut payout = load_payout(ctx, id)?;
+    match mode {
+        Mode::Batch if payout.status != PayoutStatus::Pending => return Ok(None),
+        Mode::Batch => {}
+        Mode::Retry => {
+            if payout.status != PayoutStatus::Failed {
+                return Err(illegal(&payout, "retry"));
+            }
+            if payout.attempts >= max_attempts {
+                return Err(Error::IllegalTransition {
+                    resource: "payout",
+                    id: id.to_string(),
+                    from: format!(
+                        "FAILED after {} of {max_attempts} attempts",
+                        payout.attempts
+                    ),
+                    action: "retry",
+                });
+            }
+        }
+    }
+
+    let affiliate = ctx
+        .tx
+        .affiliate(&ctx.scope.tenant, &payout.affiliate)?
+        .ok_or_else(|| Error::not_found("affiliate", &payout.affiliate))?;
+    let payable = affiliate
+        .payout
+        .clone()
+        .filter(|_| affiliate.status == AffiliateStatus::Active);
+    let Some(details) = payable else {
+        let held = hold_text(&affiliate);
+        if mode == Mode::Retry {
+            return Err(Error::IllegalTransition {
+                resource: "payout",
+                id: id.to_string(),
+                from: format!("FAILED ({held})"),
+                action: "retry",
+            });
+        }
+        // Not sent, so no attempt is counted; a retry once the affiliate
+        // is ACTIVE with details, or a cancel, takes it from here.
+        payout.status = PayoutStatus::Failed;
+        payout.failure_reason = Some(format!("held: {held}"));
+        payout.retryable = true;
+        payout.updated_at = ctx.now;
+        ctx.tx.put_payout(&payout)?;
+        ctx.audit(failed_event(&payout, true))?;
+        settle_batch(ctx, &payout.batch)?;
+        return Ok(None);
+    };
+
+    if mode == Mode::Retry {
+        let mut batch = load_batch(ctx, &payout.batch)?;
+        if batch.status.is_finished() {
+            batch.status = BatchStatus::Processing;
+            ctx.tx.put_batch(&batch)?;
+            ctx.audit(AuditEvent {
+                kind: "batch.reopened",
+                resource_type: "batch",
+                resource_id: batch.id.to_string(),
+                affiliate_id: None,
+                payload: json!({"payout_id": payout.id.to_string(), "reason": "retry"}),
+            })?;
+        }
+    }
+
+    payout.status = PayoutStatus::Sending;
+    payout.attempts = payout.attempts.saturating_add(1);
+    payout.updated_at = ctx.now;
+    ctx.tx.put_payout(&payout)?;
+    ctx.audit(AuditEvent {
+        kind: "payout.sending",
+        resource_type: "payout",
+        resource_id: payout.id.to_string(),
+        affiliate_id: Some(payout.affiliate.to_string()),
+        payload: json!({
+            "batch_id": payout.batch.to_string(),
+            "attempt": payout.attempts.to_string(),
+            "amount": money_str(payout.amount),
+            "currency": payout.amount.currency().code(),
+            "method": details.method().as_str(),
+            "account": details.masked_account(),
+            "retry": mode == Mode::Retry,
+        }),
+    })?;
+    Ok(Some(PayoutInstruction {
+        idempotency_key: payout.id.clone(),
+        tenant: ctx.scope.tenant.clone(),
+        batch: payout.batch.clone(),
+        affiliate: payout.affiliate.clone(),
+        amount: payout.amount,
+        details,
+        reference: format!("MLAS payout {}", payout.id),
+        attempt: payout.attempts,
+    }))
+}
+
+/// The payout if it is still SENDING for the same attempt: otherwise someone
+/// else (another worker, a reconciliation) has already settled it.
+fn sending(ctx: &mut Ctx<'_>, id: &PayoutId, attempt: u32) -> Result<Option<Payout>> {
+    let payout = load_payout(ctx, id)?;
+    if payout.status == PayoutStatus::Sending && payout.attempts == attempt {
+        Ok(Some(payout))
+    } else {
+        tracing::warn!(
+            payout = %id,
+            status = %payout.status,
+            "payout moved on while its outcome was awaited; keeping the stored state"
+        );
+        Ok(None)
+    }
+}
+
+/// tx2: records a `Paid` or `Failed` outcome.
+fn record_outcome(
+    ctx: &mut Ctx<'_>,
+    id: &PayoutId,
+    attempt: u32,
+    outcome: &ProviderOutcome,
+    reconciled: bool,
+) -> Result<()> {
+    let Some(mut payout) = sending(ctx, id, attempt)? else {
+        return Ok(());
+    };
+    payout.updated_at = ctx.now;
+    match outcome {
+        ProviderOutcome::Paid { reference } => {
+            payout.status = PayoutStatus::Paid;
+            payout.provider_reference = Some(clip(reference));
+            payout.failure_reason = None;
+            payout.retryable = false;
+            payout.paid_at = Some(ctx.now);
+            ctx.tx.put_payout(&payout)?;
+            let mut anomalies = Vec::new();
+            for commission_id in &payout.commissions {
+                let mut commission = load_commission(ctx, commission_id)?;
+                if commission.status != CommissionStatus::Scheduled
+                    || commission.payout.as_ref() != Some(&payout.id)
+                {
+                    // The money has moved: record the payout regardless, and
+                    // leave a trace an operator cannot miss.
+                    tracing::error!(
+                        payout = %payout.id,
+                        commission = %commission.id,
+                        status = %commission.status,
+                        "a paid payout carries a commission that is not scheduled in it"
+                    );
+                    anomalies.push(commission.id.to_string());
+                    continue;
+                }
+                commission.status = CommissionStatus::Paid;
+                commission.updated_at = ctx.now;
+                ctx.tx.put_commission(&commission)?;
+                ctx.audit(commission_event(
+                    "commission.paid",
+                    &commission,
+                    CommissionStatus::Scheduled,
+                    &payout.id,
+                ))?;
+            }
+            ctx.audit(AuditEvent {
+                kind: "payout.paid",
+                resource_type: "payout",
+                resource_id: payout.id.to_string(),
+                affiliate_id: Some(payout.affiliate.to_string()),
+                payload: json!({
+                    "batch_id": payout.batch.to_string(),
+                    "amount": money_str(payout.amount),
+                    "currency": payout.amount.currency().code(),
+                    "reference": payout.provider_reference,
+                    "attempt": payout.attempts.to_string(),
+                    "reconciled": reconciled,
+                    "commission_ids": ids_json(&payout.commissions),
+                    "adjustment_ids": ids_json(&payout.adjustments),
+                    "anomalies": anomalies,
+                }),
+            })?;
+            tracing::info!(payout = %payout.id, amount = %payout.amount, "payout paid");
+        }
+        ProviderOutcome::Failed { reason, retryable } => {
+            payout.status = PayoutStatus::Failed;
+            payout.failure_reason = Some(clip(reason));
+            payout.retryable = *retryable;
+            ctx.tx.put_payout(&payout)?;
+            ctx.audit(failed_event(&payout, false))?;
+            tracing::warn!(payout = %payout.id, reason = %reason, "payout failed");
+        }
+        ProviderOutcome::Unknown { .. } => return Ok(()),
+    }
+    settle_batch(ctx, &payout.batch)
+}
+
+/// Finishes a PROCESSING batch once no payout is PENDING or SENDING, and
+/// re-derives a finished batch's status after a cancel.
+fn settle_batch(ctx: &mut Ctx<'_>, id: &BatchId) -> Result<()> {
+    let mut batch = load_batch(ctx, id)?;
+    if batch.status == BatchStatus::Scheduled {
+        return Ok(());
+    }
+    let filter = PayoutFilter {
+        batch: Some(id.clone()),
+        ..Default::default()
+    };
+    let payouts = ctx.tx.payouts(&ctx.scope.tenant, &filter)?;
+    let Some(status) = finished_status(&payouts) else {
+        return Ok(());
+    };
+    if status == batch.status {
+        return Ok(());
+    }
+    batch.status = status;
+    batch.finished_at = Some(ctx.now);
+    ctx.tx.put_batch(&batch)?;
+    let summary = stats(batch.clone(), &payouts)?;
+    ctx.audit(AuditEvent {
+        kind: "batch.finished",
+        resource_type: "batch",
+        resource_id: batch.id.to_string(),
+        affiliate_id: None,
+        payload: json!({
+            "status": status.as_str(),
+            "payouts": summary.payouts.to_string(),
+            "attempts": summary.attempts.to_string(),
+            "totals": summary.totals.iter().map(|t| json!({
+                "status": t.status.as_str(),
+                "count": t.count.to_string(),
+                "amount": money_str(t.amount),
+                "currency": t.amount.currency().code(),
+            })).collect::<Vec<_>>(),
+        }),
+    })
+}
+
+/// The finished status a batch's payouts give, or `None` while any is PENDING
+/// or SENDING. Cancelled payouts do not count.
+fn finished_status(payouts: &[Payout]) -> Option<BatchStatus> {
+    let open = payouts
+        .iter()
+        .any(|p| matches!(p.status, PayoutStatus::Pending | PayoutStatus::Sending));
+    if open {
+        return None;
+    }
+    let paid = payouts
+        .iter()
+        .filter(|p| p.status == PayoutStatus::Paid)
+        .count();
+    let failed = payouts
+        .iter()
+        .filter(|p| p.status == PayoutStatus::Failed)
+        .count();
+    Some(match (paid, failed) {
+        (_, 0) => BatchStatus::Completed,
+        (0, _) => BatchStatus::Failed,
+        _ => BatchStatus::PartiallyFailed,
+    })
+}
+
+fn stats(batch: PayoutBatch, payouts: &[Payout]) -> Result<BatchStats> {
+    let mut totals: BTreeMap<(PayoutStatus, Currency), (u64, Money)> = BTreeMap::new();
+    let mut attempts = 0u64;
+    for payout in payouts {
+        let currency = payout.amount.currency();
+        let entry = totals
+            .entry((payout.status, currency))
+            .or_insert((0, Money::zero(currency)));
+        entry.0 += 1;
+        entry.1 = entry.1.checked_add(payout.amount)?;
+        attempts += u64::from(payout.attempts);
+    }
+    let unresolved = payouts
+        .iter()
+        .filter(|p| p.status == PayoutStatus::Sending)
+        .count() as u64;
+    let duration = match (
+        batch.status.is_finished(),
+        batch.started_at,
+        batch.finished_at,
+    ) {
+        (true, Some(start), Some(end)) => Some(end - start),
+        _ => None,
+    };
+    Ok(BatchStats {
+        batch,
+        payouts: payouts.len() as u64,
+        totals: totals
+            .into_iter()
+            .map(|((status, _), (count, amount))| StatusTotal {
+                status,
+                count,
+                amount,
+            })
+            .collect(),
+        attempts,
+        unresolved,
+        duration,
+    })
+}
+
+/// What scheduling will make of one (affiliate, currency) balance.
+struct Group {
+    commissions: Vec<Commission>,
+    adjustments: Vec<Adjustment>,
+}
+
+fn schedule(
+    ctx: &mut Ctx<'_>,
+    request: &ScheduleRequest,
+    digest: &str,
+    engine: &Engine,
+) -> Result<ScheduleOutcome> {
+    let tenant = ctx.scope.tenant.clone();
+    if let Some(batch) = ctx.tx.batch(&tenant, &request.batch)? {
+        if batch.request_digest != digest {
+            return Err(Error::conflict(
+                "batch",
+                &request.batch,
+                "already scheduled with a different request",
+            ));
+        }
+        let filter = PayoutFilter {
+            batch: Some(batch.id.clone()),
+            ..Default::default()
+        };
+        let payouts = ctx.tx.payouts(&tenant, &filter)?;
+        let held = held_from_audit(ctx.tx, &batch)?;
+        return Ok(ScheduleOutcome {
+            batch,
+            payouts,
+            held,
+            replayed: true,
+        });
+    }
+
+    // The commissions, all checked before anything is written.
+    let commissions = match &request.selection {
+        CommissionSelection::Ids(ids) => {
+            let mut found = Vec::with_capacity(ids.len());
+            for id in ids {
+                let commission = load_commission(ctx, id)?;
+                if commission.status != CommissionStatus::Approved || commission.payout.is_some() {
+                    return Err(Error::IllegalTransition {
+                        resource: "commission",
+                        id: id.to_string(),
+                        from: commission.status.to_string(),
+                        action: "schedule",
+                    });
+                }
+                found.push(commission);
+            }
+            found
+        }
+        CommissionSelection::AllApproved => {
+            let filter = CommissionFilter {
+                status: Some(CommissionStatus::Approved),
+                ..Default::default()
+            };
+            let mut all = ctx.tx.commissions(&tenant, &filter)?;
+            all.retain(|c| c.payout.is_none());
+            all
+        }
+    };
+
+    let mut groups: BTreeMap<(AffiliateId, Currency), Group> = BTreeMap::new();
+    for commission in commissions {
+        let key = (commission.affiliate.clone(), commission.amount.currency());
+        groups
+            .entry(key)
+            .or_insert_with(|| Group {
+                commissions: Vec::new(),
+                adjustments: Vec::new(),
+            })
+            .commissions
+            .push(commission);
+    }
+    let adjustments = match &request.selection {
+        CommissionSelection::AllApproved => open_adjustments(ctx.tx, &tenant, None)?,
+        CommissionSelection::Ids(_) => {
+            let affiliates: BTreeSet<AffiliateId> = groups.keys().map(|(a, _)| a.clone()).collect();
+            let mut all = Vec::new();
+            for affiliate in affiliates {
+                all.extend(open_adjustments(ctx.tx, &tenant, Some(affiliate))?);
+            }
+            all
+        }
+    };
+    for adjustment in adjustments {
+        let key = (adjustment.affiliate.clone(), adjustment.amount.currency());
+        match (&request.selection, groups.get_mut(&key)) {
+            (_, Some(group)) => group.adjustments.push(adjustment),
+            (CommissionSelection::AllApproved, None) => {
+                groups.insert(
+                    key,
+                    Group {
+                        commissions: Vec::new(),
+                        adjustments: vec![adjustment],
+                    },
+                );
+            }
+            // An explicit selection pays only the currencies it selected.
+            (CommissionSelection::Ids(_), None) => {}
+        }
+    }
+
+    // Decide each balance.
+    let mut payouts = Vec::new();
+    let mut held = Vec::new();
+    for ((affiliate_id, currency), group) in groups {
+        let mut amount = Money::zero(currency);
+        for m in group
+            .commissions
+            .iter()
+            .map(|c| c.amount)
+            .chain(group.adjustments.iter().map(|a| a.amount))
+        {
+            amount = amount.checked_add(m)?;
+        }
+        let affiliate = ctx
+            .tx
+            .affiliate(&tenant, &affiliate_id)?
+            .ok_or_else(|| Error::not_found("affiliate", &affiliate_id))?;
+        let minimum = engine
+            .config
+            .min_payout
+            .get(&currency)
+            .copied()
+            .unwrap_or_else(|| currency.unit());
+        let reason = if affiliate.status != AffiliateStatus::Active {
+            Some(HoldReason::AffiliateNotActive)
+        } else if affiliate.payout.is_none() {
+            Some(HoldReason::NoPayoutDetails)
+        } else if amount.amount() < minimum || amount.amount() <= Decimal::ZERO {
+            Some(HoldReason::BelowMinimum)
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            held.push(HeldBalance {
+                affiliate: affiliate_id,
+                amount,
+                reason,
+            });
+            continue;
+        }
+        let payout_id = PayoutId::generate();
+        payouts.push(Payout {
+            tenant: tenant.clone(),
+            id: payout_id.clone(),
+            batch: request.batch.clone(),
+            affiliate: affiliate_id,
+            amount,
+            status: PayoutStatus::Pending,
+            attempts: 0,
+            commissions: group.commissions.iter().map(|c| c.id.clone()).collect(),
+            adjustments: group.adjustments.iter().map(|a| a.id.clone()).collect(),
+            provider_reference: None,
+            failure_reason: None,
+            retryable: false,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            paid_at: None,
+        });
+        for mut commission in group.commissions {
+            commission.status = CommissionStatus::Scheduled;
+            commission.payout = Some(payout_id.clone());
+            commission.updated_at = ctx.now;
+            ctx.tx.put_commission(&commission)?;
+        }
+        for mut adjustment in group.adjustments {
+            adjustment.payout = Some(payout_id.clone());
+            ctx.tx.put_adjustment(&adjustment)?;
+        }
+    }
+
+    let batch = PayoutBatch {
+        tenant: tenant.clone(),
+        id: request.batch.clone(),
+        scheduled_for: request.scheduled_for,
+        status: BatchStatus::Scheduled,
+        request_digest: digest.to_owned(),
+        created_at: ctx.now,
+        started_at: None,
+        finished_at: None,
+    };
+    ctx.tx.put_batch(&batch)?;
+    let mut totals: BTreeMap<Currency, Money> = BTreeMap::new();
+    for payout in &payouts {
+        let currency = payout.amount.currency();
+        let sum = totals
+            .entry(currency)
+            .or_insert_with(|| Money::zero(currency));
+        *sum = sum.checked_add(payout.amount)?;
+    }
+    ctx.audit(AuditEvent {
+        kind: "batch.scheduled",
+        resource_type: "batch",
+        resource_id: batch.id.to_string(),
+        affiliate_id: None,
+        payload: json!({
+            "scheduled_for": rfc3339(batch.scheduled_for),
+            "selection": match &request.selection {
+                CommissionSelection::Ids(_) => "IDS",
+                CommissionSelection::AllApproved => "ALL_APPROVED",
+            },
+            "payouts": payouts.len().to_string(),
+            "totals": totals.values().map(|m| json!({
+                "amount": money_str(*m),
+                "currency": m.currency().code(),
+            })).collect::<Vec<_>>(),
+            "held": held.iter().map(|h| json!({
+                "affiliate_id": h.affiliate.to_string(),
+                "amount": money_str(h.amount),
+                "currency": h.amount.currency().code(),
+                "reason": h.reason.as_str(),
+            })).collect::<Vec<_>>(),
+        }),
+    })?;
+    for payout in &payouts {
+        ctx.tx.put_payout(payout)?;
+        ctx.audit(AuditEvent {
+            kind: "payout.scheduled",
+            resource_type: "payout",
+            resource_id: payout.id.to_string(),
+            affiliate_id: Some(payout.affiliate.to_string()),
+            payload: json!({
+                "batch_id": payout.batch.to_string(),
+                "amount": money_str(payout.amount),
+                "currency": payout.amount.currency().code(),
+                "commission_ids": ids_json(&payout.commissions),
+                "adjustment_ids": ids_json(&payout.adjustments),
+            }),
+        })?;
+        for commission_id in &payout.commissions {
+            let commission = load_commission(ctx, commission_id)?;
+            ctx.audit(commission_event(
+                "commission.scheduled",
+                &commission,
+                CommissionStatus::Approved,
+                &payout.id,
+            ))?;
+        }
+    }
+    Ok(ScheduleOutcome {
+        batch,
+        payouts,
+        held,
+        replayed: false,
+    })
+}
+
+fn open_adjustments(
+    tx: &mut dyn Tx,
+    tenant: &crate::ids::TenantId,
+    affiliate: Option<AffiliateId>,
+) -> Result<Vec<Adjustment>> {
+    tx.adjustments(
+        tenant,
+        &AdjustmentFilter {
+            affiliate,
+            open_only: true,
+            payout: None,
+        },
+    )
+}
+
+/// The SHA-256 of the canonical JSON of a (normalised) scheduling request.
+fn request_digest(request: &ScheduleRequest) -> Result<String> {
+    let selection = match &request.selection {
+        CommissionSelection::Ids(ids) => json!({"commission_ids": ids_json(ids)}),
+        CommissionSelection::AllApproved => json!("ALL_APPROVED"),
+    };
+    let value = json!({
+        "scheduled_for": rfc3339(request.scheduled_for),
+        "selection": selection,
+    });
+    let bytes = serde_json_canonicalizer::to_vec(&value)
+        .map_err(|e| Error::validation("request", format!("cannot be encoded: {e}")))?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+/// The held balances of a batch, read back from its `batch.scheduled` record.
+fn held_from_audit(tx: &mut dyn Tx, batch: &PayoutBatch) -> Result<Vec<HeldBalance>> {
+    let query = AuditQuery {
+        resource_id: Some(batch.id.to_string()),
+        kind: Some("batch.scheduled".to_owned()),
+        limit: Some(1),
+        ..Default::default()
+    };
+    let Some(record) = tx.query_audit(&batch.tenant, &query)?.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    let broken = || {
+        Error::integrity(format!(
+            "audit record {} of batch {} has an unreadable held list",
+            record.seq, batch.id
+        ))
+    };
+    let Some(items) = record.payload.get("held").and_then(Value::as_array) else {
+        return Err(broken());
+    };
+    items
+        .iter()
+        .map(|item| {
+            let text = |name: &str| item.get(name).and_then(Value::as_str).ok_or_else(broken);
+            let currency = Currency::parse(text("currency")?)?;
+            Ok(HeldBalance {
+                affiliate: AffiliateId::new(text("affiliate_id")?)?,
+                amount: Money::parse(text("amount")?, currency, "amount")?,
+                reason: HoldReason::parse(text("reason")?)?,
+            })
+        })
+        .collect()
+}
+
+fn load_batch(ctx: &mut Ctx<'_>, id: &BatchId) -> Result<PayoutBatch> {
+    ctx.tx
+        .batch(&ctx.scope.tenant, id)?
+        .ok_or_else(|| Error::not_found("batch", id))
+}
+
+fn load_payout(ctx: &mut Ctx<'_>, id: &PayoutId) -> Result<Payout> {
+    ctx.tx
+        .payout(&ctx.scope.tenant, id)?
+        .ok_or_else(|| Error::not_found("payout", id))
+}
+
+fn load_commission(ctx: &mut Ctx<'_>, id: &CommissionId) -> Result<Commission> {
+    ctx.tx
+        .commission(&ctx.scope.tenant, id)?
+        .ok_or_else(|| Error::not_found("commission", id))
+}
+
+fn illegal(payout: &Payout, action: &'static str) -> Error {
+    Error::IllegalTransition {
+        resource: "payout",
+        id: payout.id.to_string(),
+        from: payout.status.to_string(),
+        action,
+    }
+}
+
+fn hold_text(affiliate: &Affiliate) -> String {
+    if affiliate.status == AffiliateStatus::Active {
+        format!("affiliate {} has no payout details", affiliate.id)
+    } else {
+        format!("affiliate {} is {}", affiliate.id, affiliate.status)
+    }
+}
+
+fn failed_event(payout: &Payout, held: bool) -> AuditEvent {
+    AuditEvent {
+        kind: "payout.failed",
+        resource_type: "payout",
+        resource_id: payout.id.to_string(),
+        affiliate_id: Some(payout.affiliate.to_string()),
+        payload: json!({
+            "batch_id": payout.batch.to_string(),
+            "reason": payout.failure_reason,
+            "retryable": payout.retryable,
+            "attempt": payout.attempts.to_string(),
+            "held": held,
+        }),
+    }
+}
+
+fn commission_event(
+    kind: &'static str,
+    commission: &Commission,
+    from: CommissionStatus,
+    payout: &PayoutId,
+) -> AuditEvent {
+    AuditEvent {
+        kind,
+        resource_type: "commission",
+        resource_id: commission.id.to_string(),
+        affiliate_id: Some(commission.affiliate.to_string()),
+        payload: json!({
+            "from": from.as_str(),
+            "to": commission.status.as_str(),
+            "payout_id": payout.to_string(),
+            "amount": money_str(commission.amount),
+        }),
+    }
+}
+
+fn ids_json<I: std::fmt::Display>(ids: &[I]) -> Vec<String> {
+    ids.iter().map(ToString::to_string).collect()
+}
+
+/// Provider text is stored, so it is bounded.
+fn clip(text: &str) -> String {
+    text.chars().take(MAX_PROVIDER_TEXT).collect()
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
