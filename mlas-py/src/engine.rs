@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use mlas_core::engine::Resolution;
-use mlas_core::store::{AdjustmentFilter, CommissionFilter};
+use mlas_core::store::{AdjustmentFilter, CommissionFilter, PayoutFilter};
 use mlas_core::{
     AffiliateStatus, AffiliateUpdate, CommissionStatus, EngineConfig, Money, NewAffiliate,
     NewRefund, Scope,
 };
+use mlas_core::{CommissionSelection, PayoutStatus, ScheduleRequest};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -20,6 +21,9 @@ use pyo3::types::PyBytes;
 use crate::convert::{currency, decimal, id, opt_decimal, opt_id, text, utc};
 use crate::errors::{core, run, validation};
 use crate::input::{RuleArgs, SaleArgs, SaleInput, payout};
+use crate::payouts::{
+    BatchStats, Metrics, Payout, PayoutBatch, PyProvider, ScheduleOutcome, SimulatedProvider,
+};
 use crate::types::{
     Adjustment, Affiliate, AuditHead, Commission, Explanation, RecalculationOutcome, Refund,
     RefundOutcome, Rule, Sale, SaleOutcome,
@@ -133,6 +137,31 @@ impl NewSale {
 pub struct Engine {
     inner: mlas_core::Engine,
     actor: String,
+    /// The SQLite store, for `backup`; `None` for an in-memory engine.
+    sqlite: Option<Arc<mlas_sqlite::SqliteStore>>,
+}
+
+/// A provider argument: the simulated provider, or any Python object with
+/// `send` and `status`.
+enum Provider {
+    Simulated(Arc<mlas_core::SimulatedProvider>),
+    Python(PyProvider),
+}
+
+impl Provider {
+    fn from_py(provider: &Bound<'_, PyAny>) -> PyResult<Self> {
+        if let Ok(sim) = provider.cast::<SimulatedProvider>() {
+            return Ok(Provider::Simulated(sim.get().inner.clone()));
+        }
+        Ok(Provider::Python(PyProvider::new(provider)?))
+    }
+
+    fn get(&self) -> &dyn mlas_core::provider::PayoutProvider {
+        match self {
+            Provider::Simulated(sim) => sim.as_ref(),
+            Provider::Python(p) => p,
+        }
+    }
 }
 
 fn wrap<T, W>(items: Vec<T>, f: impl Fn(T) -> W) -> Vec<W> {
@@ -177,6 +206,7 @@ impl Engine {
         Ok(Engine {
             inner: engine,
             actor: actor.to_owned(),
+            sqlite: None,
         })
     }
 }
@@ -205,6 +235,63 @@ impl Engine {
             max_payout_attempts,
             audit_key,
         )
+    }
+
+    /// An engine over a SQLite file, created (and migrated) if needed.
+    /// `synchronous` is `"NORMAL"` (the default, with WAL) or `"FULL"`.
+    #[staticmethod]
+    #[pyo3(signature = (
+        path, *, clock=None, actor="mlas", min_payout=None, max_payout_attempts=3,
+        audit_key=None, synchronous="NORMAL"
+    ))]
+    #[allow(clippy::too_many_arguments)] // the engine's settings
+    fn open(
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        clock: Option<&Bound<'_, FixedClock>>,
+        actor: &str,
+        min_payout: Option<&Bound<'_, PyAny>>,
+        max_payout_attempts: u32,
+        audit_key: Option<&Bound<'_, PyBytes>>,
+        synchronous: &str,
+    ) -> PyResult<Self> {
+        let synchronous = match synchronous {
+            "NORMAL" => mlas_sqlite::Synchronous::Normal,
+            "FULL" => mlas_sqlite::Synchronous::Full,
+            other => {
+                return Err(validation(
+                    py,
+                    "synchronous",
+                    format!("{other:?} is not NORMAL or FULL"),
+                ));
+            }
+        };
+        let options = mlas_sqlite::SqliteOptions::file(path).synchronous(synchronous);
+        let store = Arc::new(run(py, || mlas_sqlite::SqliteStore::open_with(options))?);
+        let mut engine = Engine::configured(
+            py,
+            mlas_core::Engine::from_arc(store.clone()),
+            clock,
+            actor,
+            min_payout,
+            max_payout_attempts,
+            audit_key,
+        )?;
+        engine.sqlite = Some(store);
+        Ok(engine)
+    }
+
+    /// Writes a consistent copy of a SQLite engine's database to `path` (which
+    /// must not exist) while the engine stays in use.
+    fn backup(&self, py: Python<'_>, path: std::path::PathBuf) -> PyResult<()> {
+        let Some(store) = &self.sqlite else {
+            return Err(validation(
+                py,
+                "backup",
+                "an in-memory engine has no file to back up",
+            ));
+        };
+        run(py, || store.backup_to(&path))
     }
 
     /// The engine's current time (UTC).
@@ -823,6 +910,185 @@ impl Engine {
         };
         let all = run(py, || self.inner.adjustments(&scope, &filter))?;
         Ok(wrap(all, |inner| Adjustment { inner }))
+    }
+
+    // ------------------------------------------------------------ payouts
+
+    /// Schedules a payout batch: one payout per (affiliate, currency). With
+    /// `commission_ids=None`, every APPROVED unscheduled commission and every
+    /// open adjustment. Idempotent on `batch_id`.
+    #[pyo3(signature = (*, tenant, batch_id, scheduled_for, commission_ids=None, actor=None))]
+    fn schedule_payouts(
+        &self,
+        py: Python<'_>,
+        tenant: &str,
+        batch_id: &str,
+        scheduled_for: &Bound<'_, PyAny>,
+        commission_ids: Option<&Bound<'_, PyAny>>,
+        actor: Option<&str>,
+    ) -> PyResult<ScheduleOutcome> {
+        let scope = self.scope(py, tenant, actor)?;
+        let selection = match commission_ids.filter(|c| !c.is_none()) {
+            None => CommissionSelection::AllApproved,
+            Some(ids) => {
+                if ids.is_instance_of::<pyo3::types::PyString>() {
+                    return Err(PyTypeError::new_err(
+                        "commission_ids must be a sequence of ids",
+                    ));
+                }
+                CommissionSelection::Ids(
+                    ids.try_iter()
+                        .map_err(|_| PyTypeError::new_err("commission_ids must be a sequence"))?
+                        .map(|c| id(py, &text(&c?, "commission_ids")?))
+                        .collect::<PyResult<Vec<_>>>()?,
+                )
+            }
+        };
+        let request = ScheduleRequest {
+            batch: id(py, batch_id)?,
+            scheduled_for: utc(scheduled_for, "scheduled_for")?,
+            selection,
+        };
+        let inner = run(py, || self.inner.schedule_payouts(&scope, request))?;
+        Ok(ScheduleOutcome { inner })
+    }
+
+    /// Processes a batch through `provider` (a `SimulatedProvider` or any object
+    /// with `send(instruction)` and `status(key)`); returns its statistics.
+    #[pyo3(signature = (batch_id, *, tenant, provider, force=false, actor=None))]
+    fn process_batch(
+        &self,
+        py: Python<'_>,
+        batch_id: &str,
+        tenant: &str,
+        provider: &Bound<'_, PyAny>,
+        force: bool,
+        actor: Option<&str>,
+    ) -> PyResult<BatchStats> {
+        let scope = self.scope(py, tenant, actor)?;
+        let id = id(py, batch_id)?;
+        let provider = Provider::from_py(provider)?;
+        let inner = run(py, || {
+            self.inner.process_batch(&scope, &id, provider.get(), force)
+        })?;
+        Ok(BatchStats { inner })
+    }
+
+    /// Sends a FAILED payout again, to the affiliate's current details.
+    #[pyo3(signature = (payout_id, *, tenant, provider, actor=None))]
+    fn retry_payout(
+        &self,
+        py: Python<'_>,
+        payout_id: &str,
+        tenant: &str,
+        provider: &Bound<'_, PyAny>,
+        actor: Option<&str>,
+    ) -> PyResult<Payout> {
+        let scope = self.scope(py, tenant, actor)?;
+        let id = id(py, payout_id)?;
+        let provider = Provider::from_py(provider)?;
+        let inner = run(py, || self.inner.retry_payout(&scope, &id, provider.get()))?;
+        Ok(Payout { inner })
+    }
+
+    /// Gives up a PENDING or FAILED payout; its commissions return to APPROVED.
+    #[pyo3(signature = (payout_id, *, tenant, reason, actor=None))]
+    fn cancel_payout(
+        &self,
+        py: Python<'_>,
+        payout_id: &str,
+        tenant: &str,
+        reason: &str,
+        actor: Option<&str>,
+    ) -> PyResult<Payout> {
+        let scope = self.scope(py, tenant, actor)?;
+        let id = id(py, payout_id)?;
+        let inner = run(py, || self.inner.cancel_payout(&scope, &id, reason))?;
+        Ok(Payout { inner })
+    }
+
+    /// A payout batch.
+    #[pyo3(signature = (batch_id, *, tenant))]
+    fn batch(&self, py: Python<'_>, batch_id: &str, tenant: &str) -> PyResult<PayoutBatch> {
+        let scope = self.scope(py, tenant, None)?;
+        let id = id(py, batch_id)?;
+        let inner = run(py, || self.inner.batch(&scope, &id))?;
+        Ok(PayoutBatch { inner })
+    }
+
+    /// A batch's statistics (the runbook's `/payouts/batch/:id/stats`).
+    #[pyo3(signature = (batch_id, *, tenant))]
+    fn batch_stats(&self, py: Python<'_>, batch_id: &str, tenant: &str) -> PyResult<BatchStats> {
+        let scope = self.scope(py, tenant, None)?;
+        let id = id(py, batch_id)?;
+        let inner = run(py, || self.inner.batch_stats(&scope, &id))?;
+        Ok(BatchStats { inner })
+    }
+
+    /// A payout.
+    #[pyo3(signature = (payout_id, *, tenant))]
+    fn payout(&self, py: Python<'_>, payout_id: &str, tenant: &str) -> PyResult<Payout> {
+        let scope = self.scope(py, tenant, None)?;
+        let id = id(py, payout_id)?;
+        let inner = run(py, || self.inner.payout(&scope, &id))?;
+        Ok(Payout { inner })
+    }
+
+    /// Payouts, optionally of one batch, status or affiliate; oldest first.
+    #[pyo3(signature = (*, tenant, batch_id=None, status=None, affiliate_id=None, limit=None))]
+    fn payouts(
+        &self,
+        py: Python<'_>,
+        tenant: &str,
+        batch_id: Option<&str>,
+        status: Option<&str>,
+        affiliate_id: Option<&str>,
+        limit: Option<i64>,
+    ) -> PyResult<Vec<Payout>> {
+        let scope = self.scope(py, tenant, None)?;
+        let filter = PayoutFilter {
+            batch: opt_id(py, batch_id)?,
+            status: status
+                .map(|s| core(py, PayoutStatus::parse(s)))
+                .transpose()?,
+            affiliate: opt_id(py, affiliate_id)?,
+            limit: limit.map(|l| limit_of(py, l)).transpose()?,
+        };
+        let all = run(py, || self.inner.payouts(&scope, &filter))?;
+        Ok(wrap(all, |inner| Payout { inner }))
+    }
+
+    /// Every FAILED payout (the runbook's `payouts?status=FAILED`).
+    #[pyo3(signature = (*, tenant))]
+    fn failed_payouts(&self, py: Python<'_>, tenant: &str) -> PyResult<Vec<Payout>> {
+        let scope = self.scope(py, tenant, None)?;
+        let all = run(py, || self.inner.failed_payouts(&scope))?;
+        Ok(wrap(all, |inner| Payout { inner }))
+    }
+
+    /// What the next batch would owe an affiliate, by currency (may be negative).
+    #[pyo3(signature = (affiliate_id, *, tenant))]
+    fn balance(
+        &self,
+        py: Python<'_>,
+        affiliate_id: &str,
+        tenant: &str,
+    ) -> PyResult<std::collections::BTreeMap<String, mlas_core::Decimal>> {
+        let scope = self.scope(py, tenant, None)?;
+        let id = id(py, affiliate_id)?;
+        let all = run(py, || self.inner.balance(&scope, &id))?;
+        Ok(all
+            .into_iter()
+            .map(|m| (m.currency().code().to_owned(), m.amount()))
+            .collect())
+    }
+
+    /// A snapshot of the tenant's metrics.
+    #[pyo3(signature = (*, tenant))]
+    fn metrics(&self, py: Python<'_>, tenant: &str) -> PyResult<Metrics> {
+        let scope = self.scope(py, tenant, None)?;
+        let inner = run(py, || self.inner.metrics(&scope))?;
+        Ok(Metrics { inner })
     }
 
     // ------------------------------------------------------------ audit

@@ -12,6 +12,7 @@ mod convert;
 mod engine;
 mod errors;
 mod input;
+mod payouts;
 mod types;
 
 use mlas_core::ErrorKind;
@@ -65,5 +66,15 @@ fn _mlas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<types::ExplanationLine>()?;
     m.add_class::<types::Explanation>()?;
     m.add_class::<types::AuditHead>()?;
+    m.add_class::<payouts::PayoutBatch>()?;
+    m.add_class::<payouts::Payout>()?;
+    m.add_class::<payouts::HeldBalance>()?;
+    m.add_class::<payouts::ScheduleOutcome>()?;
+    m.add_class::<payouts::BatchStats>()?;
+    m.add_class::<payouts::PayoutInstruction>()?;
+    m.add_class::<payouts::ProviderOutcome>()?;
+    m.add_class::<payouts::ProviderStatus>()?;
+    m.add_class::<payouts::SimulatedProvider>()?;
+    m.add_class::<payouts::Metrics>()?;
     Ok(())
 }

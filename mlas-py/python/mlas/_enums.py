@@ -7,9 +7,12 @@ import enum
 __all__ = [
     "AdjustmentKind",
     "AffiliateStatus",
+    "BatchStatus",
     "CommissionStatus",
+    "HoldReason",
     "LevelRateKind",
     "PayoutMethod",
+    "PayoutStatus",
     "Resolution",
     "SkipReason",
 ]
@@ -81,3 +84,31 @@ class SkipReason(_StrEnum):
     COMPRESSED = "compressed"
     FORFEITED = "forfeited"
     BEYOND_DEPTH = "beyond_depth"
+
+
+class PayoutStatus(_StrEnum):
+    """Where a payout is."""
+
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    PAID = "PAID"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class BatchStatus(_StrEnum):
+    """Where a payout batch is."""
+
+    SCHEDULED = "SCHEDULED"
+    PROCESSING = "PROCESSING"
+    COMPLETED = "COMPLETED"
+    PARTIALLY_FAILED = "PARTIALLY_FAILED"
+    FAILED = "FAILED"
+
+
+class HoldReason(_StrEnum):
+    """Why a balance was left out of a batch."""
+
+    AFFILIATE_NOT_ACTIVE = "AFFILIATE_NOT_ACTIVE"
+    NO_PAYOUT_DETAILS = "NO_PAYOUT_DETAILS"
+    BELOW_MINIMUM = "BELOW_MINIMUM"
