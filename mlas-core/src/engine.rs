@@ -5,6 +5,8 @@
 //! the audit records describing it, commit together or not at all.
 
 mod affiliates;
+mod audit;
+mod health;
 mod lifecycle;
 mod metrics;
 mod payouts;
@@ -25,6 +27,11 @@ use crate::memory::MemoryStore;
 use crate::money::Currency;
 use crate::store::{Store, Tx};
 
+pub use audit::{
+    ARCHIVED_KIND, ArchiveOutcome, AuditPage, AuditRange, DEFAULT_AUDIT_PAGE, ExportSummary,
+    MAX_AUDIT_PAGE,
+};
+pub use health::{Health, HealthStatus};
 pub use lifecycle::{RecalculationOutcome, Resolution};
 pub use sales::SaleOutcome;
 

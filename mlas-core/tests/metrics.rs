@@ -104,3 +104,33 @@ fn metrics_follow_the_runbook_definitions() {
         assert!(value.parse::<f64>().is_ok(), "{line}");
     }
 }
+
+#[test]
+fn health_reports_the_chain_head_and_a_broken_chain() {
+    let (engine, _) = engine();
+    let scope = scope();
+    line_of(&engine, &scope, &["a"], "10");
+    let health = engine.health(&scope);
+    assert_eq!(health.status, mlas_core::HealthStatus::Healthy);
+    assert_eq!(health.audit_head.as_ref().map(|h| h.seq), Some(1));
+    assert_eq!(health.backend, "memory");
+    assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+
+    // Rewrite a stored record behind the engine's back.
+    engine
+        .store()
+        .write(&mut |tx| {
+            let mut records = Vec::new();
+            tx.scan_audit(scope.tenant(), 1, &mut |r| {
+                records.push(r);
+                Ok(true)
+            })?;
+            tx.delete_audit_through(scope.tenant(), 1)?;
+            records[0].actor = "mallory".into();
+            tx.append_audit(&records[0])
+        })
+        .unwrap();
+    let health = engine.health(&scope);
+    assert_eq!(health.status, mlas_core::HealthStatus::Unhealthy);
+    assert!(health.problem.unwrap().contains("seq 1"));
+}

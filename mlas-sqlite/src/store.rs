@@ -84,6 +84,8 @@ impl SqliteStore {
             None => Connection::open_in_memory().storage()?,
         };
         configure(&writer, &options)?;
+        // Refuse a newer file before changing anything in it.
+        migrations::check_not_newer(migrations::version(&writer)?)?;
         if options.path.is_some() {
             // WAL lets readers run beside the writer. The mode is stored in the
             // file, so this changes nothing when it is already set.
