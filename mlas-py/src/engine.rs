@@ -18,6 +18,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
+use crate::audit::{AuditRecord, AuditVerification, Checkpoint, Health};
 use crate::convert::{currency, decimal, id, opt_decimal, opt_id, text, utc};
 use crate::errors::{core, run, validation};
 use crate::input::{RuleArgs, SaleArgs, SaleInput, payout};
@@ -1097,16 +1098,195 @@ impl Engine {
     #[pyo3(signature = (*, tenant))]
     fn audit_head(&self, py: Python<'_>, tenant: &str) -> PyResult<Option<AuditHead>> {
         let scope = self.scope(py, tenant, None)?;
-        let head = run(py, || {
-            let mut head = None;
-            self.inner.store().read(&mut |tx| {
-                head = tx.audit_head(scope.tenant())?;
-                Ok(())
-            })?;
-            Ok(head)
-        })?;
+        let head = run(py, || self.inner.audit_head(&scope))?;
         Ok(head.map(|inner| AuditHead { inner }))
     }
+
+    /// Verifies the tenant's whole chain in constant memory. The answer is a
+    /// report: `intact`, or `broken_seq` and `broken_reason`.
+    #[pyo3(signature = (*, tenant))]
+    fn verify_audit(&self, py: Python<'_>, tenant: &str) -> PyResult<AuditVerification> {
+        let scope = self.scope(py, tenant, None)?;
+        let inner = run(py, || self.inner.verify_audit(&scope))?;
+        Ok(AuditVerification { inner })
+    }
+
+    /// The chain head as a `Checkpoint` to keep outside the database.
+    #[pyo3(signature = (*, tenant))]
+    fn checkpoint(&self, py: Python<'_>, tenant: &str) -> PyResult<Checkpoint> {
+        let scope = self.scope(py, tenant, None)?;
+        let inner = run(py, || self.inner.checkpoint(&scope))?;
+        Ok(Checkpoint { inner })
+    }
+
+    /// Verifies the chain and that the record a checkpoint names is unchanged
+    /// (catches a truncated or rewritten tail).
+    #[pyo3(signature = (checkpoint, *, tenant))]
+    fn verify_against(
+        &self,
+        py: Python<'_>,
+        checkpoint: &Bound<'_, Checkpoint>,
+        tenant: &str,
+    ) -> PyResult<AuditVerification> {
+        let scope = self.scope(py, tenant, None)?;
+        let checkpoint = checkpoint.get().inner.clone();
+        let inner = run(py, || self.inner.verify_against(&scope, &checkpoint))?;
+        Ok(AuditVerification { inner })
+    }
+
+    /// Audit records, oldest first, one page at a time: returns the records and
+    /// the cursor to pass as `after_seq` for the next page (`None` at the end).
+    #[pyo3(signature = (
+        *, tenant, resource_id=None, affiliate_id=None, kind=None, since=None, until=None,
+        after_seq=None, limit=None
+    ))]
+    #[allow(clippy::too_many_arguments)] // the query's filters
+    fn audit_records(
+        &self,
+        py: Python<'_>,
+        tenant: &str,
+        resource_id: Option<String>,
+        affiliate_id: Option<String>,
+        kind: Option<String>,
+        since: Option<&Bound<'_, PyAny>>,
+        until: Option<&Bound<'_, PyAny>>,
+        after_seq: Option<u64>,
+        limit: Option<i64>,
+    ) -> PyResult<(Vec<AuditRecord>, Option<u64>)> {
+        let scope = self.scope(py, tenant, None)?;
+        let query = mlas_core::AuditQuery {
+            resource_id,
+            affiliate_id,
+            kind,
+            from: crate::convert::opt_utc(since, "since")?,
+            until: crate::convert::opt_utc(until, "until")?,
+            after_seq,
+            limit: limit.map(|l| limit_of(py, l)).transpose()?,
+        };
+        let page = run(py, || self.inner.audit_records(&scope, &query))?;
+        Ok((
+            wrap(page.records, |inner| AuditRecord { inner }),
+            page.next_cursor,
+        ))
+    }
+
+    /// Streams records to a new file at `path` as JSON Lines (`format="jsonl"`,
+    /// verifiable on its own) or CSV (`format="csv"`, for people). Returns how
+    /// many records were written.
+    #[pyo3(signature = (path, *, tenant, format="jsonl", from_seq=None, through_seq=None))]
+    fn export_audit(
+        &self,
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        tenant: &str,
+        format: &str,
+        from_seq: Option<u64>,
+        through_seq: Option<u64>,
+    ) -> PyResult<u64> {
+        let scope = self.scope(py, tenant, None)?;
+        let csv = match format {
+            "jsonl" => false,
+            "csv" => true,
+            other => {
+                return Err(validation(
+                    py,
+                    "format",
+                    format!("{other:?} is not jsonl or csv"),
+                ));
+            }
+        };
+        let range = mlas_core::AuditRange {
+            from_seq,
+            through_seq,
+        };
+        let summary = run(py, || {
+            let mut out = new_file(&path)?;
+            let summary = if csv {
+                self.inner.export_audit_csv(&scope, range, &mut out)?
+            } else {
+                self.inner.export_audit_jsonl(&scope, range, &mut out)?
+            };
+            std::io::Write::flush(&mut out)
+                .map_err(|e| mlas_core::Error::storage(format!("cannot write the export: {e}")))?;
+            Ok(summary)
+        })?;
+        Ok(summary.records)
+    }
+
+    /// Archives the records older than `before` into a new JSON Lines file at
+    /// `path`, deletes them and keeps a checkpoint so the rest still verifies.
+    /// Returns how many records were archived.
+    #[pyo3(signature = (path, *, tenant, before, actor=None))]
+    fn archive_audit(
+        &self,
+        py: Python<'_>,
+        path: std::path::PathBuf,
+        tenant: &str,
+        before: &Bound<'_, PyAny>,
+        actor: Option<&str>,
+    ) -> PyResult<u64> {
+        let scope = self.scope(py, tenant, actor)?;
+        let before = utc(before, "before")?;
+        let outcome = run(py, || {
+            let mut out = new_file(&path)?;
+            let outcome = self.inner.archive_audit(&scope, before, &mut out)?;
+            std::io::Write::flush(&mut out)
+                .map_err(|e| mlas_core::Error::storage(format!("cannot write the archive: {e}")))?;
+            Ok(outcome)
+        })?;
+        Ok(outcome.records)
+    }
+
+    /// Verifies archive files (oldest first) and then the chain in the database
+    /// as one chain.
+    #[pyo3(signature = (archives, *, tenant))]
+    fn verify_audit_with_archives(
+        &self,
+        py: Python<'_>,
+        archives: Vec<std::path::PathBuf>,
+        tenant: &str,
+    ) -> PyResult<AuditVerification> {
+        let scope = self.scope(py, tenant, None)?;
+        let inner = run(py, || {
+            let readers = archives
+                .iter()
+                .map(|p| {
+                    std::fs::File::open(p)
+                        .map(std::io::BufReader::new)
+                        .map_err(|e| {
+                            mlas_core::Error::storage(format!("cannot read {}: {e}", p.display()))
+                        })
+                })
+                .collect::<mlas_core::Result<Vec<_>>>()?;
+            self.inner.verify_audit_with_archives(&scope, readers)
+        })?;
+        Ok(AuditVerification { inner })
+    }
+
+    /// A health report: version, backend, schema, audit head and whether the
+    /// chain verifies.
+    #[pyo3(signature = (*, tenant))]
+    fn health(&self, py: Python<'_>, tenant: &str) -> PyResult<Health> {
+        let scope = self.scope(py, tenant, None)?;
+        let inner = run(py, || Ok(self.inner.health(&scope)))?;
+        Ok(Health { inner })
+    }
+}
+
+/// Creates a new file for an export or archive; an existing one is an error.
+fn new_file(path: &std::path::Path) -> mlas_core::Result<std::io::BufWriter<std::fs::File>> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(std::io::BufWriter::new)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                mlas_core::Error::validation("path", format!("{} already exists", path.display()))
+            } else {
+                mlas_core::Error::storage(format!("cannot create {}: {e}", path.display()))
+            }
+        })
 }
 
 fn limit_of(py: Python<'_>, limit: i64) -> PyResult<usize> {

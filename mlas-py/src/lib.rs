@@ -8,6 +8,7 @@
 //! are timezone-aware and come back in UTC, every core call releases the GIL and
 //! catches panics, and every core error kind maps to one exception class.
 
+mod audit;
 mod convert;
 mod engine;
 mod errors;
@@ -76,5 +77,9 @@ fn _mlas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<payouts::ProviderStatus>()?;
     m.add_class::<payouts::SimulatedProvider>()?;
     m.add_class::<payouts::Metrics>()?;
+    m.add_class::<audit::AuditRecord>()?;
+    m.add_class::<audit::AuditVerification>()?;
+    m.add_class::<audit::Checkpoint>()?;
+    m.add_class::<audit::Health>()?;
     Ok(())
 }
