@@ -6,9 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-import pytest
-
 import mlas
+import pytest
 
 T0 = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.timezone.utc)
 TENANT = "org-123"

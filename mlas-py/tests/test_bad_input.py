@@ -7,9 +7,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import pytest
-
 import mlas
+import pytest
 from conftest import BANK, OTHER, T0, TENANT, snapshot
 
 D = Decimal
@@ -70,7 +69,7 @@ def refund(**changes: Any) -> Call:
     return lambda e, _: e.refund(**args)
 
 
-V, N, C, I = (
+V, N, C, IT = (
     mlas.ValidationError,
     mlas.NotFoundError,
     mlas.ConflictError,
@@ -133,9 +132,7 @@ CASES: dict[str, tuple[Call, type[BaseException]]] = {
         TypeError,
     ),
     "update clear and set payout": (
-        lambda e, _: e.update_affiliate(
-            "a", tenant=TENANT, payout_details=BANK, clear_payout=True
-        ),
+        lambda e, _: e.update_affiliate("a", tenant=TENANT, payout_details=BANK, clear_payout=True),
         V,
     ),
     "status unknown value": (
@@ -144,7 +141,7 @@ CASES: dict[str, tuple[Call, type[BaseException]]] = {
     ),
     "status back to pending": (
         lambda e, _: e.set_affiliate_status("a", "PENDING", tenant=TENANT, reason="x"),
-        I,
+        IT,
     ),
     "status empty reason": (
         lambda e, _: e.set_affiliate_status("a", "SUSPENDED", tenant=TENANT, reason=""),
@@ -257,7 +254,10 @@ CASES: dict[str, tuple[Call, type[BaseException]]] = {
         N,
     ),
     # commissions
-    "commission other tenant": (lambda e, ids: e.commission(ids.other_commission, tenant=TENANT), N),
+    "commission other tenant": (
+        lambda e, ids: e.commission(ids.other_commission, tenant=TENANT),
+        N,
+    ),
     "commissions bad status": (lambda e, _: e.commissions(tenant=TENANT, status="OPEN"), V),
     "commissions zero limit": (lambda e, _: e.commissions(tenant=TENANT, limit=0), V),
     "approve unknown": (lambda e, _: e.approve("com_nope", tenant=TENANT), N),
@@ -273,7 +273,7 @@ CASES: dict[str, tuple[Call, type[BaseException]]] = {
     ),
     "resolve not disputed": (
         lambda e, ids: e.resolve(ids.commission, "APPROVE", tenant=TENANT, reason="x"),
-        I,
+        IT,
     ),
     "resolve bad resolution": (
         lambda e, ids: e.resolve(ids.commission, "MAYBE", tenant=TENANT, reason="x"),

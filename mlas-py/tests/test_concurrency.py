@@ -68,8 +68,12 @@ def test_threads_on_several_tenants_and_bulk_calls(engine: mlas.Engine) -> None:
 
     def work(tenant: str) -> int:
         sales = [
-            {"sale_id": f"{tenant}-{i}", "amount": D("3.33"), "currency": "EUR",
-             "affiliate_id": "a"}
+            {
+                "sale_id": f"{tenant}-{i}",
+                "amount": D("3.33"),
+                "currency": "EUR",
+                "affiliate_id": "a",
+            }
             for i in range(200)
         ]
         return len(engine.record_sales(sales, tenant=tenant))

@@ -8,9 +8,8 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 import mlas
+import pytest
 from conftest import BANK, OTHER, T0, TENANT, line_of, snapshot
 
 D = Decimal
@@ -20,8 +19,13 @@ def paid_programme(engine: mlas.Engine) -> list[str]:
     """Two affiliates with bank details, one sale, commissions approved."""
     for aid, sponsor in (("b", None), ("a", "b")):
         engine.create_affiliate(
-            tenant=TENANT, affiliate_id=aid, name=aid, email=f"{aid}@example.com",
-            commission_rate=D("0"), payout_method="BANK_TRANSFER", payout_details=BANK,
+            tenant=TENANT,
+            affiliate_id=aid,
+            name=aid,
+            email=f"{aid}@example.com",
+            commission_rate=D("0"),
+            payout_method="BANK_TRANSFER",
+            payout_details=BANK,
             sponsor_id=sponsor,
         )
     engine.create_rule(tenant=TENANT, name="r", levels=[D("10"), D("5")])
@@ -63,7 +67,9 @@ class RecordingProvider:
 def test_schedule_and_process_with_a_python_provider(engine: mlas.Engine) -> None:
     ids = paid_programme(engine)
     scheduled = engine.schedule_payouts(
-        tenant=TENANT, batch_id="batch-123", commission_ids=ids,
+        tenant=TENANT,
+        batch_id="batch-123",
+        commission_ids=ids,
         scheduled_for=dt.datetime(2026, 2, 6, tzinfo=dt.timezone.utc),
     )
     assert not scheduled.replayed and scheduled.batch.status is mlas.BatchStatus.SCHEDULED
@@ -81,7 +87,9 @@ def test_schedule_and_process_with_a_python_provider(engine: mlas.Engine) -> Non
     assert {c.status for c in engine.commissions(tenant=TENANT)} == {"PAID"}
     assert engine.batch_stats("batch-123", tenant=TENANT) == stats
     again = engine.schedule_payouts(
-        tenant=TENANT, batch_id="batch-123", commission_ids=ids,
+        tenant=TENANT,
+        batch_id="batch-123",
+        commission_ids=ids,
         scheduled_for=dt.datetime(2026, 2, 6, tzinfo=dt.timezone.utc),
     )
     assert again.replayed
@@ -139,22 +147,47 @@ def test_payout_bad_input_writes_nothing(engine: mlas.Engine) -> None:
     line_of(engine, ["z"], tenant=OTHER)
     before = snapshot(engine)
     cases = [
-        (lambda: engine.schedule_payouts(tenant=TENANT, batch_id="x", scheduled_for=T0,
-                                         commission_ids=[]), mlas.ValidationError),
-        (lambda: engine.schedule_payouts(tenant=TENANT, batch_id="x", scheduled_for=T0,
-                                         commission_ids=["com_nope"]), mlas.NotFoundError),
-        (lambda: engine.schedule_payouts(tenant=OTHER, batch_id="x", scheduled_for=T0,
-                                         commission_ids=ids), mlas.NotFoundError),
-        (lambda: engine.schedule_payouts(tenant=TENANT, batch_id="x",
-                                         scheduled_for=dt.datetime(2026, 2, 6)),
-         mlas.ValidationError),
-        (lambda: engine.schedule_payouts(tenant=TENANT, batch_id="x", scheduled_for=T0,
-                                         commission_ids="com_1"), TypeError),
-        (lambda: engine.process_batch("nope", tenant=TENANT, provider=mlas.SimulatedProvider()),
-         mlas.NotFoundError),
+        (
+            lambda: engine.schedule_payouts(
+                tenant=TENANT, batch_id="x", scheduled_for=T0, commission_ids=[]
+            ),
+            mlas.ValidationError,
+        ),
+        (
+            lambda: engine.schedule_payouts(
+                tenant=TENANT, batch_id="x", scheduled_for=T0, commission_ids=["com_nope"]
+            ),
+            mlas.NotFoundError,
+        ),
+        (
+            lambda: engine.schedule_payouts(
+                tenant=OTHER, batch_id="x", scheduled_for=T0, commission_ids=ids
+            ),
+            mlas.NotFoundError,
+        ),
+        (
+            lambda: engine.schedule_payouts(
+                tenant=TENANT, batch_id="x", scheduled_for=dt.datetime(2026, 2, 6)
+            ),
+            mlas.ValidationError,
+        ),
+        (
+            lambda: engine.schedule_payouts(
+                tenant=TENANT, batch_id="x", scheduled_for=T0, commission_ids="com_1"
+            ),
+            TypeError,
+        ),
+        (
+            lambda: engine.process_batch("nope", tenant=TENANT, provider=mlas.SimulatedProvider()),
+            mlas.NotFoundError,
+        ),
         (lambda: engine.process_batch("nope", tenant=TENANT, provider=object()), TypeError),
-        (lambda: engine.retry_payout("pay_nope", tenant=TENANT,
-                                     provider=mlas.SimulatedProvider()), mlas.NotFoundError),
+        (
+            lambda: engine.retry_payout(
+                "pay_nope", tenant=TENANT, provider=mlas.SimulatedProvider()
+            ),
+            mlas.NotFoundError,
+        ),
         (lambda: engine.cancel_payout("pay_nope", tenant=TENANT, reason="x"), mlas.NotFoundError),
         (lambda: engine.payouts(tenant=TENANT, status="LOST"), mlas.ValidationError),
         (lambda: engine.balance("z", tenant=TENANT), mlas.NotFoundError),
@@ -199,7 +232,10 @@ def test_sqlite_engine_from_threads(tmp_path: Path) -> None:
     def work(worker: int) -> None:
         for i in range(25):
             engine.record_sale(
-                tenant=TENANT, sale_id=f"{worker}-{i}", amount=D("1.00"), currency="USD",
+                tenant=TENANT,
+                sale_id=f"{worker}-{i}",
+                amount=D("1.00"),
+                currency="USD",
                 affiliate_id="a",
             )
 

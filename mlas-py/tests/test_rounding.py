@@ -11,10 +11,9 @@ import datetime as dt
 import decimal
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
+import mlas
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import mlas
 
 MINOR_UNITS = {"USD": 2, "JPY": 0, "BHD": 3}
 T0 = dt.datetime(2026, 2, 1, tzinfo=dt.timezone.utc)
@@ -97,7 +96,7 @@ def run_engine(s: dict[str, object]) -> tuple[list[Decimal], list[Decimal], mlas
     engine.create_rule(
         tenant="t",
         name="p",
-        levels=[{"percent": p, "cap": c} for p, c in zip(percents, caps)],
+        levels=[{"percent": p, "cap": c} for p, c in zip(percents, caps, strict=False)],
         total_cap_percent=s["total_cap_percent"],  # type: ignore[arg-type]
         currency=str(s["currency"]),
     )
@@ -146,8 +145,12 @@ def test_refunds_never_reverse_more_than_earned(sale_cents: int, refund_parts: l
     engine = mlas.Engine.in_memory(clock=mlas.FixedClock(T0))
     for aid, sponsor in (("b", None), ("a", "b")):
         engine.create_affiliate(
-            tenant="t", affiliate_id=aid, name=aid, email=f"{aid}@example.com",
-            commission_rate=Decimal(0), sponsor_id=sponsor,
+            tenant="t",
+            affiliate_id=aid,
+            name=aid,
+            email=f"{aid}@example.com",
+            commission_rate=Decimal(0),
+            sponsor_id=sponsor,
         )
     engine.create_rule(tenant="t", name="r", levels=[Decimal("7.5"), Decimal("2.5")])
     amount = Decimal(sale_cents).scaleb(-2)

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 
 import mlas
-from conftest import BANK, TENANT, T0
+from conftest import BANK, T0, TENANT
 
 D = Decimal
 
@@ -117,7 +117,11 @@ def test_runbook_flow(engine: mlas.Engine, clock: mlas.FixedClock) -> None:
 
     # 9.1 Recovery: fix a rule, recalculate an affected sale.
     engine.record_sale(
-        tenant=TENANT, sale_id="sale-789", amount=D("200.00"), currency="USD", affiliate_id="aff-123"
+        tenant=TENANT,
+        sale_id="sale-789",
+        amount=D("200.00"),
+        currency="USD",
+        affiliate_id="aff-123",
     )
     engine.update_rule(
         "standard", tenant=TENANT, name="Standard, fixed", levels=[D("12"), D("5")], holding_days=7

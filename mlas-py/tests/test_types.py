@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pytest
-
 import mlas
+import pytest
 from conftest import TENANT
 
 D = Decimal
@@ -30,7 +29,7 @@ def test_reprs_are_readable(programme: mlas.Engine) -> None:
     a = programme.affiliate("a", tenant=TENANT)
     assert repr(a).startswith("Affiliate(id='a', name='Affiliate a', status='ACTIVE'")
     c = programme.commissions(tenant=TENANT, sale_id="s1")[0]
-    assert f"amount=Decimal('10.00'), currency='USD', status='PENDING'" in repr(c)
+    assert "amount=Decimal('10.00'), currency='USD', status='PENDING'" in repr(c)
     assert repr(programme.rule("r1", tenant=TENANT)).startswith("Rule(id='r1', version=1")
     assert repr(mlas.CommissionStatus.PAID) == "CommissionStatus.PAID"
     assert "Engine(backend='memory'" in repr(programme)
@@ -64,7 +63,11 @@ def test_datetimes_are_converted_to_utc(programme: mlas.Engine) -> None:
     plus5 = dt.timezone(dt.timedelta(hours=5))
     local = dt.datetime(2026, 3, 1, 17, 30, tzinfo=plus5)
     outcome = programme.record_sale(
-        tenant=TENANT, sale_id="tz", amount=D("1.00"), currency="USD", affiliate_id="a",
+        tenant=TENANT,
+        sale_id="tz",
+        amount=D("1.00"),
+        currency="USD",
+        affiliate_id="a",
         occurred_at=local,
     )
     back = outcome.sale.occurred_at
@@ -82,7 +85,11 @@ def test_zoneinfo_datetimes_are_accepted(programme: mlas.Engine) -> None:
         pytest.skip("no tz database")
     local = dt.datetime(2026, 7, 1, 14, 0, tzinfo=paris)
     outcome = programme.record_sale(
-        tenant=TENANT, sale_id="paris", amount=D("1.00"), currency="USD", affiliate_id="a",
+        tenant=TENANT,
+        sale_id="paris",
+        amount=D("1.00"),
+        currency="USD",
+        affiliate_id="a",
         occurred_at=local,
     )
     assert outcome.sale.occurred_at == dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -130,9 +137,7 @@ def test_explanation_structure(engine: mlas.Engine) -> None:
     )
     e = engine.explain("x", tenant=TENANT)
     assert e.compression and e.total_cap == D("50")
-    assert [(s.affiliate_id, s.reason) for s in e.skipped] == [
-        ("b", mlas.SkipReason.COMPRESSED)
-    ]
+    assert [(s.affiliate_id, s.reason) for s in e.skipped] == [("b", mlas.SkipReason.COMPRESSED)]
     assert [line.affiliate_id for line in e.lines] == ["a", "c"]
     assert [line.paid_level for line in e.lines] == [1, 2]
     assert e.lines[1].total_cap_cut == D("16.666")
