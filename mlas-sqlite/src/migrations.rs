@@ -36,7 +36,9 @@ pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32> {
         if current >= next {
             continue;
         }
-        let sql = MIGRATIONS[(next - 1) as usize];
+        let sql = MIGRATIONS
+            .get((next - 1) as usize)
+            .ok_or_else(|| Error::storage(format!("no migration to schema version {next}")))?;
         tx.execute_batch(sql).storage()?;
         tx.pragma_update(None, "user_version", next).storage()?;
         tx.commit().storage()?;

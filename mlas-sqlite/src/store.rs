@@ -309,6 +309,12 @@ mod tests {
     }
 
     #[test]
+    fn the_store_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<SqliteStore>();
+    }
+
+    #[test]
     fn backoff_grows_and_is_bounded() {
         for attempt in 1..20 {
             let pause = backoff(attempt);

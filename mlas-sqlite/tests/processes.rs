@@ -17,10 +17,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{five_level_rule, new_sale, scope, sponsor_line, verify_chain};
+use common::{engine_verifies, five_level_rule, new_sale, scope, sponsor_line, verify_chain};
 use mlas_core::engine::Engine;
 use mlas_core::store::CommissionFilter;
-use mlas_core::{AffiliateId, CommissionStatus, Money, NewRefund, RefundId, SaleId, Store};
+use mlas_core::{
+    AffiliateId, BatchId, BatchStatus, CommissionSelection, CommissionStatus, Money, NewRefund,
+    RefundId, SaleId, ScheduleRequest, SimulatedProvider, Store,
+};
 use mlas_sqlite::SqliteStore;
 
 const CHILD_JOB: &str = "MLAS_TEST_CHILD";
@@ -66,8 +69,9 @@ fn child_process() {
     }
 }
 
-/// Records sales and runs lifecycle operations from several threads until
-/// the time is up; prints `ACK <sale>` for every sale whose write returned.
+/// Records sales and runs lifecycle operations (approval, payout, dispute,
+/// rejection, refund) from several threads until the time is up; prints
+/// `ACK <sale>` for every sale whose write returned.
 fn concurrent_child(db: &str, name: &str) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(db).unwrap());
     let engine = Engine::from_arc(store);
@@ -80,6 +84,7 @@ fn concurrent_child(db: &str, name: &str) {
             let name = name.to_owned();
             std::thread::spawn(move || {
                 let scope = scope();
+                let provider = SimulatedProvider::new();
                 let mut i = 0;
                 while Instant::now() < deadline {
                     let id = format!("{name}-t{t}-s{i}");
@@ -89,8 +94,26 @@ fn concurrent_child(db: &str, name: &str) {
                     println!("ACK {id}");
                     let first = &outcome.commissions[0].id;
                     match i % 4 {
+                        // Approve the sale's five commissions, then schedule and
+                        // pay them in a batch of this thread's own.
                         0 => {
-                            engine.approve(&scope, first).unwrap();
+                            let ids: Vec<_> =
+                                outcome.commissions.iter().map(|c| c.id.clone()).collect();
+                            for id in &ids {
+                                engine.approve(&scope, id).unwrap();
+                            }
+                            let batch = BatchId::new(format!("{id}-batch")).unwrap();
+                            let request = ScheduleRequest {
+                                batch: batch.clone(),
+                                scheduled_for: chrono::Utc::now(),
+                                selection: CommissionSelection::Ids(ids),
+                            };
+                            let scheduled = engine.schedule_payouts(&scope, request).unwrap();
+                            assert!(scheduled.held.is_empty(), "{:?}", scheduled.held);
+                            let stats = engine
+                                .process_batch(&scope, &batch, &provider, true)
+                                .unwrap();
+                            assert_eq!(stats.batch.status, BatchStatus::Completed);
                         }
                         1 => {
                             engine.dispute(&scope, first, "checking").unwrap();
@@ -218,15 +241,28 @@ fn processes_and_threads_write_one_file() {
         .read(&mut |tx| {
             let commissions = tx.commissions(scope().tenant(), &CommissionFilter::default())?;
             assert_eq!(commissions.len(), (acked.len() + 1) * 5);
-            let approved = commissions
+            let paid = commissions
                 .iter()
-                .filter(|c| c.status == CommissionStatus::Approved)
+                .filter(|c| c.status == CommissionStatus::Paid)
                 .count();
-            assert!(approved > 0);
+            assert!(paid > 0 && paid % 5 == 0, "{paid} paid commissions");
+            // Every paid commission is in exactly one paid payout.
+            let payouts = tx.payouts(scope().tenant(), &mlas_core::PayoutFilter::default())?;
+            let mut carried = BTreeSet::new();
+            for p in payouts
+                .iter()
+                .filter(|p| p.status == mlas_core::PayoutStatus::Paid)
+            {
+                for c in &p.commissions {
+                    assert!(carried.insert(c.clone()), "{c} paid twice");
+                }
+            }
+            assert_eq!(carried.len(), paid);
             Ok(())
         })
         .unwrap();
     verify_chain(&store, scope().tenant());
+    engine_verifies(&path);
 }
 
 /// A tiny deterministic generator for kill times (no rand dependency).
@@ -317,6 +353,7 @@ fn a_writer_killed_mid_ingest_leaves_whole_sales() {
         verify_chain(&store, scope().tenant()),
         base + committed * per_sale
     );
+    engine_verifies(&path);
     println!("{committed} sales committed across 15 killed writers (seed {seed})");
     assert!(
         committed > 0,

@@ -29,6 +29,8 @@ pub fn sponsor_line(engine: &Engine, n: usize) -> Vec<AffiliateId> {
         );
         new.id = Some(AffiliateId::new(format!("aff-{i}")).unwrap());
         new.sponsor = ids.last().cloned();
+        new.payout =
+            Some(mlas_core::PayoutDetails::paypal(&format!("aff{i}@example.com")).unwrap());
         ids.push(engine.create_affiliate(&scope, new).unwrap().id);
     }
     ids
@@ -91,6 +93,13 @@ pub fn verify_chain(store: &dyn Store, tenant: &TenantId) -> u64 {
         })
         .unwrap();
     count
+}
+
+/// Verifies the tenant's chain with the engine's own verifier too.
+pub fn engine_verifies(path: &std::path::Path) {
+    let engine = Engine::new(mlas_sqlite::SqliteStore::open(path).unwrap());
+    let report = engine.verify_audit(&scope()).unwrap();
+    assert!(report.is_intact(), "{:?}", report.broken);
 }
 
 /// Counts rows of the tenant with a read transaction.
