@@ -38,8 +38,11 @@ const STATEMENT_CACHE: usize = 128;
 /// A [`Store`] in one SQLite database. `Send + Sync`: share it across threads
 /// with an `Arc`.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    // Fields drop in order: the read-only connections close first, so the
+    // writer is the last connection and SQLite checkpoints the WAL and removes
+    // the -wal and -shm files when the store is dropped.
     readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Connection>,
     options: SqliteOptions,
 }
 
