@@ -36,7 +36,7 @@ use crate::ids::{
     AdjustmentId, AffiliateId, BatchId, CommissionId, PayoutId, RefundId, RuleId, SaleId, TenantId,
 };
 use crate::money::{Currency, Money};
-use crate::payout::{BatchStatus, Payout, PayoutBatch, PayoutStatus};
+use crate::payout::{BatchLease, BatchStatus, Payout, PayoutBatch, PayoutStatus};
 use crate::payout_method::PayoutDetails;
 use crate::rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 use crate::sale::{Refund, Reversal, Sale};
@@ -288,6 +288,10 @@ fn batch(tenant: &TenantId, id: &str) -> PayoutBatch {
         created_at: at(40),
         started_at: Some(at(41)),
         finished_at: Some(at(42)),
+        lease: Some(BatchLease {
+            holder: "worker-1".to_owned(),
+            until: at(43),
+        }),
     }
 }
 

@@ -74,6 +74,11 @@ pub struct EngineConfig {
     pub max_payout_attempts: u32,
     /// The HMAC key of the keyed audit mode; `None` hashes with plain SHA-256.
     pub audit_key: Option<Vec<u8>>,
+    /// How long a worker's claim on a batch lasts without renewal. It is
+    /// renewed before every payout is sent, so it must exceed the slowest
+    /// provider call; after a crash, the batch can be processed again once it
+    /// lapses.
+    pub batch_lease: chrono::TimeDelta,
 }
 
 impl Default for EngineConfig {
@@ -82,6 +87,7 @@ impl Default for EngineConfig {
             min_payout: BTreeMap::new(),
             max_payout_attempts: 3,
             audit_key: None,
+            batch_lease: chrono::TimeDelta::minutes(5),
         }
     }
 }
@@ -92,6 +98,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("min_payout", &self.min_payout)
             .field("max_payout_attempts", &self.max_payout_attempts)
             .field("audit_key", &self.audit_key.as_ref().map(|_| "<secret>"))
+            .field("batch_lease", &self.batch_lease)
             .finish()
     }
 }
@@ -157,6 +164,9 @@ impl Engine {
                 ));
             }
             crate::money::Money::new(*min, *currency, "min_payout")?;
+        }
+        if config.batch_lease <= chrono::TimeDelta::zero() {
+            return Err(Error::validation("batch_lease", "must be longer than zero"));
         }
         if config.audit_key.as_ref().is_some_and(Vec::is_empty) {
             return Err(Error::validation("audit_key", "must not be empty"));

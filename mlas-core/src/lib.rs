@@ -56,8 +56,8 @@ pub use ids::{
 pub use memory::MemoryStore;
 pub use money::{Currency, Money};
 pub use payout::{
-    BatchStats, BatchStatus, CommissionSelection, HeldBalance, HoldReason, Payout, PayoutBatch,
-    PayoutStatus, ScheduleOutcome, ScheduleRequest, StatusTotal,
+    BatchLease, BatchStats, BatchStatus, CommissionSelection, HeldBalance, HoldReason, Payout,
+    PayoutBatch, PayoutStatus, ScheduleOutcome, ScheduleRequest, StatusTotal,
 };
 pub use payout_method::{PayoutDetails, PayoutMethod};
 pub use provider::{

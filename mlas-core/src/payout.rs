@@ -93,6 +93,20 @@ pub struct PayoutBatch {
     pub started_at: Option<DateTime<Utc>>,
     /// When processing last finished.
     pub finished_at: Option<DateTime<Utc>>,
+    /// The worker processing the batch right now, if any.
+    pub lease: Option<BatchLease>,
+}
+
+/// A claim on a batch by one worker, so that two workers (threads, processes
+/// or hosts on one database) never process the same batch at once. It lapses
+/// at `until`, so a crashed worker's batch can be taken over. It is
+/// coordination state, not business state, and is not audited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchLease {
+    /// An id made for one processing call.
+    pub holder: String,
+    /// When the claim lapses unless renewed.
+    pub until: DateTime<Utc>,
 }
 
 /// What one affiliate is paid in one currency in one batch.

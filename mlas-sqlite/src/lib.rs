@@ -58,7 +58,7 @@
 //! | `commissions` | one line of a sale: levels, base, original, current, reversed and adjusted amounts, `rate` (JSON) and `percent`, the rule version, `status`, `available_at`, the `payout` carrying it | by affiliate, sale, status |
 //! | `refunds` | a refund of a sale with its `reversals` (JSON: commission, affiliate, amount, clawback adjustment) | |
 //! | `adjustments` | a signed clawback or correction for an affiliate, with the commission, sale, refund it comes from and the `payout` it was netted into (NULL while open) | by affiliate, payout; open ones |
-//! | `batches` | a payout batch: when it is due, status, the digest of the scheduling request, start and finish times | |
+//! | `batches` | a payout batch: when it is due, status, the digest of the scheduling request, start and finish times, and the lease of the worker processing it (since version 2) | |
 //! | `payouts` | what one affiliate is paid in one currency in one batch: amount, status, attempts, `commissions` and `adjustments` (JSON id lists), provider reference or failure reason | by batch, affiliate, status |
 //! | `audit_records` | one link of a tenant's audit chain, keyed `(tenant, seq)`: time, `type`, resource, affiliate, actor, `payload` (JSON), `prev_hash`, `hash` | by time, type, resource, affiliate |
 //! | `audit_anchors` | per tenant, the checkpoint left by the last archiving: the chain continues after its `seq` and `hash` | |

@@ -16,7 +16,7 @@
 //! every insert (bulk imports write tens of thousands of rows a second).
 
 /// The migrations, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -198,4 +198,11 @@ CREATE TABLE audit_anchors (
     hash   TEXT NOT NULL,
     at     INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+";
+
+/// Version 2: a batch carries the lease of the worker processing it, so two
+/// workers on one database never process the same batch at once.
+const V2: &str = r"
+ALTER TABLE batches ADD COLUMN lease_holder TEXT;
+ALTER TABLE batches ADD COLUMN lease_until INTEGER;
 ";

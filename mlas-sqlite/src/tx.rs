@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use mlas_core::audit::{AuditHead, AuditQuery, AuditRecord};
+use mlas_core::payout::BatchLease;
 use mlas_core::store::{AdjustmentFilter, AuditCheckpoint, CommissionFilter, PayoutFilter, Tx};
 use mlas_core::{
     Adjustment, AdjustmentId, AdjustmentKind, Affiliate, AffiliateId, AffiliateStatus, BatchId,
@@ -269,6 +270,8 @@ static UPSERT_BATCHES: LazyLock<Upsert> = LazyLock::new(|| {
             "created_at",
             "started_at",
             "finished_at",
+            "lease_holder",
+            "lease_until",
         ],
         2,
     )
@@ -480,8 +483,8 @@ fn adjustment_row(row: &Row<'_>) -> Result<Adjustment> {
 
 // --- Batches and payouts ----------------------------------------------------
 
-const BATCH_COLUMNS: &str =
-    "tenant, id, scheduled_for, status, request_digest, created_at, started_at, finished_at";
+const BATCH_COLUMNS: &str = "tenant, id, scheduled_for, status, request_digest, created_at, started_at, finished_at, \
+     lease_holder, lease_until";
 
 fn batch_row(row: &Row<'_>) -> Result<PayoutBatch> {
     let status: String = row.get(3).storage()?;
@@ -494,6 +497,16 @@ fn batch_row(row: &Row<'_>) -> Result<PayoutBatch> {
         created_at: time(row.get(5).storage()?, "created_at")?,
         started_at: opt_time(row.get(6).storage()?, "started_at")?,
         finished_at: opt_time(row.get(7).storage()?, "finished_at")?,
+        lease: match (
+            row.get::<_, Option<String>>(8).storage()?,
+            row.get(9).storage()?,
+        ) {
+            (Some(holder), Some(until)) => Some(BatchLease {
+                holder,
+                until: time(until, "lease_until")?,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -875,6 +888,8 @@ impl Tx for SqliteTx<'_> {
                 micros(b.created_at),
                 opt_micros(b.started_at),
                 opt_micros(b.finished_at),
+                b.lease.as_ref().map(|l| l.holder.as_str()),
+                b.lease.as_ref().map(|l| micros(l.until)),
             ],
         )?;
         Ok(())

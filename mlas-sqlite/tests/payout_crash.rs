@@ -23,9 +23,9 @@ use std::time::{Duration, Instant};
 use mlas_core::audit::{GENESIS_HASH, record_hash};
 use mlas_core::{
     AdjustmentFilter, AffiliateId, BatchId, BatchStatus, CommissionFilter, CommissionSelection,
-    CommissionStatus, Currency, Decimal, Engine, Money, NewAffiliate, NewRefund, NewSale,
-    PayoutDetails, PayoutFilter, PayoutId, PayoutInstruction, PayoutProvider, PayoutStatus,
-    ProviderOutcome, ProviderStatus, RefundId, SaleId, ScheduleRequest, Scope,
+    CommissionStatus, Currency, Decimal, Engine, EngineConfig, ErrorKind, Money, NewAffiliate,
+    NewRefund, NewSale, PayoutDetails, PayoutFilter, PayoutId, PayoutInstruction, PayoutProvider,
+    PayoutStatus, ProviderOutcome, ProviderStatus, RefundId, SaleId, ScheduleRequest, Scope,
 };
 use mlas_sqlite::SqliteStore;
 
@@ -113,15 +113,33 @@ fn usd() -> Currency {
     Currency::parse("USD").unwrap()
 }
 
-/// The child: process one batch, then exit.
+/// How long a child's claim on the batch lasts: a killed child's claim lapses
+/// this soon, and the next child takes the batch over.
+const LEASE: Duration = Duration::from_millis(100);
+
+/// The child: process one batch, then exit. A claim left by a killed child
+/// answers `Conflict` until it lapses; the child waits it out.
 fn child(db: &str, ledger: &str, batch: &str) {
-    let engine = Engine::new(SqliteStore::open(db).unwrap());
+    let config = EngineConfig {
+        batch_lease: chrono::TimeDelta::from_std(LEASE).unwrap(),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(SqliteStore::open(db).unwrap())
+        .with_config(config)
+        .unwrap();
     let provider = LedgerProvider {
         path: PathBuf::from(ledger),
     };
-    engine
-        .process_batch(&scope(), &BatchId::new(batch).unwrap(), &provider, false)
-        .unwrap();
+    for _ in 0..50 {
+        match engine.process_batch(&scope(), &BatchId::new(batch).unwrap(), &provider, false) {
+            Err(e) if e.kind() == ErrorKind::Conflict => std::thread::sleep(LEASE),
+            outcome => {
+                outcome.unwrap();
+                return;
+            }
+        }
+    }
+    panic!("the batch stayed claimed by another worker");
 }
 
 /// xorshift64*: no `rand` dependency, reproducible from the printed seed.

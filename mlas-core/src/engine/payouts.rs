@@ -34,10 +34,18 @@
 //! twice as long as the provider keeps its idempotency promise, and nothing is
 //! lost because every payout ends PAID, FAILED or CANCELLED.
 //!
-//! One batch should be processed by one worker at a time: two workers on the
-//! same batch stay correct only through the provider's idempotency.
-// TODO(#5): a lease per batch, so that a second worker waits instead of
-// reconciling a payout the first one is still sending.
+//! # One worker per batch
+//!
+//! Processing claims the batch with a lease ([`crate::payout::BatchLease`])
+//! in the transaction that starts it, and renews it in every transaction that
+//! follows (each reconciliation and each tx1), so it never lapses while the
+//! worker is alive and its provider answers within
+//! [`EngineConfig::batch_lease`](super::EngineConfig::batch_lease). A second
+//! worker (thread, process or host on the same database) that tries the same
+//! batch meanwhile gets a `Conflict` and changes nothing; it never reconciles
+//! a payout the first one is still sending. A crashed worker's lease lapses,
+//! and the next call takes over and reconciles. A retry claims the batch the
+//! same way for its one send. The lease is released when the call ends.
 //!
 //! # Audit records
 //!
@@ -77,8 +85,8 @@ use crate::error::{Error, Result};
 use crate::ids::{AffiliateId, BatchId, CommissionId, PayoutId};
 use crate::money::{Currency, Money};
 use crate::payout::{
-    BatchStats, BatchStatus, CommissionSelection, HeldBalance, HoldReason, Payout, PayoutBatch,
-    PayoutStatus, ScheduleOutcome, ScheduleRequest, StatusTotal,
+    BatchLease, BatchStats, BatchStatus, CommissionSelection, HeldBalance, HoldReason, Payout,
+    PayoutBatch, PayoutStatus, ScheduleOutcome, ScheduleRequest, StatusTotal,
 };
 use crate::provider::{PayoutInstruction, PayoutProvider, ProviderOutcome, ProviderStatus};
 use crate::store::{AdjustmentFilter, CommissionFilter, PayoutFilter, Tx};
@@ -160,10 +168,15 @@ impl Engine {
             return self.batch_stats(scope, id);
         }
 
+        let lease = self.new_lease();
         self.write(scope, |ctx| {
             let mut batch = load_batch(ctx, id)?;
-            if batch.status != BatchStatus::Scheduled {
+            if batch.status.is_finished() {
                 return Ok(());
+            }
+            claim(ctx, &mut batch, &lease)?;
+            if batch.status != BatchStatus::Scheduled {
+                return ctx.tx.put_batch(&batch);
             }
             if ctx.now < batch.scheduled_for && !force {
                 return Err(Error::IllegalTransition {
@@ -188,14 +201,17 @@ impl Engine {
         // Crash recovery first: nothing is sent while an earlier outcome is unknown.
         let sending = self.batch_payouts(scope, id, PayoutStatus::Sending)?;
         for payout in &sending {
-            self.reconcile(scope, payout, provider)?;
+            self.reconcile(scope, payout, provider, &lease)?;
         }
 
         for payout in self.batch_payouts(scope, id, PayoutStatus::Pending)? {
-            self.attempt(scope, &payout.id, provider, Mode::Batch)?;
+            self.attempt(scope, &payout.id, provider, Mode::Batch, &lease)?;
         }
 
-        self.write(scope, |ctx| settle_batch(ctx, id))?;
+        self.write(scope, |ctx| {
+            settle_batch(ctx, id)?;
+            release(ctx, id, &lease)
+        })?;
         let stats = self.batch_stats(scope, id)?;
         tracing::info!(
             batch = %id,
@@ -223,7 +239,11 @@ impl Engine {
         id: &PayoutId,
         provider: &dyn PayoutProvider,
     ) -> Result<Payout> {
-        self.attempt(scope, id, provider, Mode::Retry)?;
+        let lease = self.new_lease();
+        let sent = self.attempt(scope, id, provider, Mode::Retry, &lease);
+        let batch = self.payout(scope, id)?.batch;
+        self.write(scope, |ctx| release(ctx, &batch, &lease))?;
+        sent?;
         self.payout(scope, id)
     }
 
@@ -415,7 +435,10 @@ impl Engine {
         scope: &Scope,
         payout: &Payout,
         provider: &dyn PayoutProvider,
+        lease: &Claim,
     ) -> Result<()> {
+        // Renew the claim before asking, so the answer is recorded under it.
+        self.write(scope, |ctx| renew(ctx, &payout.batch, lease))?;
         let answer = catch_unwind(AssertUnwindSafe(|| provider.status(&payout.id))).unwrap_or_else(
             |panic| {
                 tracing::warn!(
@@ -435,6 +458,7 @@ impl Engine {
             ProviderStatus::Pending => return Ok(()),
             ProviderStatus::NotFound => {
                 return self.write(scope, |ctx| {
+                    renew(ctx, &payout.batch, lease)?;
                     let Some(mut current) = sending(ctx, &payout.id, payout.attempts)? else {
                         return Ok(());
                     };
@@ -458,6 +482,7 @@ impl Engine {
             }
         };
         self.write(scope, |ctx| {
+            renew(ctx, &payout.batch, lease)?;
             record_outcome(ctx, &payout.id, payout.attempts, &outcome, true)
         })
     }
@@ -470,9 +495,16 @@ impl Engine {
         id: &PayoutId,
         provider: &dyn PayoutProvider,
         mode: Mode,
+        lease: &Claim,
     ) -> Result<()> {
         let max_attempts = self.config.max_payout_attempts;
-        let instruction = self.write(scope, |ctx| prepare(ctx, id, mode, max_attempts))?;
+        let instruction = self.write(scope, |ctx| {
+            let payout = load_payout(ctx, id)?;
+            let mut batch = load_batch(ctx, &payout.batch)?;
+            claim(ctx, &mut batch, lease)?;
+            ctx.tx.put_batch(&batch)?;
+            prepare(ctx, id, mode, max_attempts)
+        })?;
         let Some(instruction) = instruction else {
             return Ok(());
         };
@@ -494,6 +526,65 @@ impl Engine {
             record_outcome(ctx, id, instruction.attempt, &outcome, false)
         })
     }
+}
+
+/// One call's claim on a batch: who holds it, and for how long at a time.
+struct Claim {
+    holder: String,
+    length: chrono::TimeDelta,
+}
+
+impl Engine {
+    /// A fresh claim for one processing or retry call.
+    fn new_lease(&self) -> Claim {
+        Claim {
+            holder: format!("worker_{}", uuid::Uuid::now_v7().simple()),
+            length: self.config.batch_lease,
+        }
+    }
+}
+
+/// Takes or renews `lease` on `batch` (the caller stores the batch). Another
+/// worker's live lease is a conflict.
+fn claim(ctx: &Ctx<'_>, batch: &mut PayoutBatch, lease: &Claim) -> Result<()> {
+    if let Some(current) = &batch.lease {
+        if current.holder != lease.holder && current.until > ctx.now {
+            return Err(Error::conflict(
+                "batch",
+                &batch.id,
+                format!(
+                    "another worker is processing it until {}",
+                    rfc3339(current.until)
+                ),
+            ));
+        }
+    }
+    batch.lease = Some(BatchLease {
+        holder: lease.holder.clone(),
+        until: ctx.now + lease.length,
+    });
+    Ok(())
+}
+
+/// Renews `lease` on the batch `id`.
+fn renew(ctx: &mut Ctx<'_>, id: &BatchId, lease: &Claim) -> Result<()> {
+    let mut batch = load_batch(ctx, id)?;
+    claim(ctx, &mut batch, lease)?;
+    ctx.tx.put_batch(&batch)
+}
+
+/// Gives up `lease` on the batch `id`, if it is still the holder.
+fn release(ctx: &mut Ctx<'_>, id: &BatchId, lease: &Claim) -> Result<()> {
+    let mut batch = load_batch(ctx, id)?;
+    if batch
+        .lease
+        .as_ref()
+        .is_some_and(|l| l.holder == lease.holder)
+    {
+        batch.lease = None;
+        ctx.tx.put_batch(&batch)?;
+    }
+    Ok(())
 }
 
 /// Why a payout is being sent.
@@ -995,6 +1086,7 @@ fn schedule(
         created_at: ctx.now,
         started_at: None,
         finished_at: None,
+        lease: None,
     };
     ctx.tx.put_batch(&batch)?;
     let mut totals: BTreeMap<Currency, Money> = BTreeMap::new();
