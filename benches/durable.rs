@@ -11,7 +11,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use mlas::sqlite::Synchronous;
@@ -47,7 +47,7 @@ impl Setup {
         }
     }
 
-    fn mlas_commit(&mut self) -> Duration {
+    fn mlas_commit(&mut self) -> (Duration, Duration) {
         let sale = common::sales(
             self.next,
             1,
@@ -56,24 +56,25 @@ impl Setup {
         .pop()
         .unwrap();
         self.next += 1;
-        let start = Instant::now();
-        self.engine.record_sale(&common::scope(), sale).unwrap();
-        start.elapsed()
+        common::timed(|| {
+            self.engine.record_sale(&common::scope(), sale).unwrap();
+        })
     }
 
-    fn raw_commit(&mut self) -> Duration {
+    fn raw_commit(&mut self) -> (Duration, Duration) {
         self.next += 1;
-        let start = Instant::now();
-        let tx = self
-            .raw
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .unwrap();
-        tx.prepare_cached("INSERT INTO t (id, v) VALUES (?1, ?2)")
-            .unwrap()
-            .execute(rusqlite::params![self.next as i64, "one row"])
-            .unwrap();
-        tx.commit().unwrap();
-        start.elapsed()
+        let next = self.next as i64;
+        let raw = &mut self.raw;
+        common::timed(|| {
+            let tx = raw
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .unwrap();
+            tx.prepare_cached("INSERT INTO t (id, v) VALUES (?1, ?2)")
+                .unwrap()
+                .execute(rusqlite::params![next, "one row"])
+                .unwrap();
+            tx.commit().unwrap();
+        })
     }
 }
 
@@ -84,10 +85,10 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("durable");
     group.throughput(Throughput::Elements(1));
     group.bench_function("record_sale_full_sync", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| setup.mlas_commit()).sum());
+        b.iter_custom(|iters| (0..iters).map(|_| setup.mlas_commit().0).sum());
     });
     group.bench_function("baseline_one_row_commit", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| setup.raw_commit()).sum());
+        b.iter_custom(|iters| (0..iters).map(|_| setup.raw_commit().0).sum());
     });
     group.finish();
 
@@ -99,23 +100,21 @@ fn bench(c: &mut Criterion) {
             mlas.push(setup.mlas_commit());
             raw.push(setup.raw_commit());
         }
-        let mlas = median(mlas);
-        let raw = median(raw);
+        let (mlas, mlas_cpu) = common::medians(mlas);
+        let (raw, raw_cpu) = common::medians(raw);
         println!(
             "durable summary ({rounds} interleaved rounds, medians): MLAS {:.0} µs = {:.0} \
-             commits/s; baseline {:.0} µs = {:.0} commits/s; MLAS/baseline {:.2}",
+             commits/s (cpu {:.0} µs); baseline {:.0} µs = {:.0} commits/s (cpu {:.0} µs); \
+             MLAS/baseline commit rate {:.2}",
             mlas.as_secs_f64() * 1e6,
             1.0 / mlas.as_secs_f64(),
+            mlas_cpu.as_secs_f64() * 1e6,
             raw.as_secs_f64() * 1e6,
             1.0 / raw.as_secs_f64(),
+            raw_cpu.as_secs_f64() * 1e6,
             raw.as_secs_f64() / mlas.as_secs_f64(),
         );
     }
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use mlas::sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -37,7 +38,16 @@ pub fn scope() -> Scope {
 pub fn scratch_dir() -> tempfile::TempDir {
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
     std::fs::create_dir_all(&base).unwrap();
-    tempfile::tempdir_in(base).unwrap()
+    // MLAS_BENCH_KEEP=1 leaves the files behind, for inspection.
+    let keep = std::env::var_os("MLAS_BENCH_KEEP").is_some();
+    let dir = tempfile::Builder::new()
+        .disable_cleanup(keep)
+        .tempdir_in(base)
+        .unwrap();
+    if keep {
+        eprintln!("keeping {}", dir.path().display());
+    }
+    dir
 }
 
 pub fn open(path: &Path, synchronous: Synchronous) -> Arc<SqliteStore> {
@@ -99,4 +109,34 @@ pub fn sales(batch: u64, count: usize, sellers: &[AffiliateId]) -> Vec<NewSale> 
             )
         })
         .collect()
+}
+
+/// CPU time this thread has used so far (from `/proc/thread-self/schedstat`,
+/// nanoseconds). On a shared machine the wall time of a step includes waiting
+/// for a core; its CPU time does not, so the summaries report both.
+pub fn cpu_time() -> Duration {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    let nanos = text
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    Duration::from_nanos(nanos)
+}
+
+/// Times `f`: (wall, CPU of this thread).
+pub fn timed(f: impl FnOnce()) -> (Duration, Duration) {
+    let cpu = cpu_time();
+    let start = Instant::now();
+    f();
+    (start.elapsed(), cpu_time() - cpu)
+}
+
+/// The median of each column.
+pub fn medians(mut samples: Vec<(Duration, Duration)>) -> (Duration, Duration) {
+    let n = samples.len() / 2;
+    samples.sort_by_key(|s| s.0);
+    let wall = samples[n].0;
+    samples.sort_by_key(|s| s.1);
+    (wall, samples[n].1)
 }
