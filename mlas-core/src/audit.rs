@@ -22,12 +22,13 @@
 //! `prev_hash` is [`GENESIS_HASH`] (64 zeros); each later one's is the hash of
 //! the record before it.
 
+mod canonical;
+
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::ids::TenantId;
 
@@ -106,30 +107,7 @@ pub struct AuditQuery {
 
 /// The canonical JSON bytes of a record: what its hash covers.
 pub fn canonical_bytes(record: &AuditRecord) -> Result<Vec<u8>> {
-    let mut object = Map::new();
-    object.insert("actor".into(), Value::String(record.actor.clone()));
-    object.insert(
-        "affiliate_id".into(),
-        record
-            .affiliate_id
-            .clone()
-            .map_or(Value::Null, Value::String),
-    );
-    object.insert("at".into(), Value::String(rfc3339(record.at)));
-    object.insert("payload".into(), record.payload.clone());
-    object.insert("prev_hash".into(), Value::String(record.prev_hash.clone()));
-    object.insert(
-        "resource_id".into(),
-        Value::String(record.resource_id.clone()),
-    );
-    object.insert(
-        "resource_type".into(),
-        Value::String(record.resource_type.clone()),
-    );
-    object.insert("seq".into(), Value::String(record.seq.to_string()));
-    object.insert("tenant".into(), Value::String(record.tenant.to_string()));
-    object.insert("type".into(), Value::String(record.kind.clone()));
-    serde_json_canonicalizer::to_vec(&Value::Object(object)).map_err(|e| {
+    canonical::record_bytes(record).map_err(|e| {
         Error::integrity(format!(
             "audit record {} cannot be encoded: {e}",
             record.seq
