@@ -7,7 +7,7 @@
 //!   computed beforehand.
 //! - `sqlite`: the same chain read from the file and verified, streaming.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss, missing_docs)]
 
 mod common;
 

@@ -7,7 +7,7 @@
 //! IMMEDIATE; INSERT; COMMIT` per iteration, each commit fsync'd. The goal
 //! is that the file system, not MLAS, is the limit.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss, missing_docs)]
 
 mod common;
 

@@ -7,7 +7,7 @@
 //! Both sides write the same number of rows per batch, so the ratio of their
 //! times is the ratio of their row rates.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss, missing_docs)]
 
 mod common;
 

@@ -7,7 +7,7 @@
 //! not timed). The figure is the time of `schedule_payouts` +
 //! `process_batch`; the two parts are also printed apart.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss, missing_docs)]
 
 mod common;
 
@@ -68,7 +68,7 @@ fn run(dir: &Path, template: &Path, round: u64, commissions: usize) -> (Duration
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    (scheduled, total - scheduled)
+    (scheduled, total.saturating_sub(scheduled))
 }
 
 fn bench(c: &mut Criterion) {

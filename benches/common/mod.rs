@@ -129,7 +129,7 @@ pub fn timed(f: impl FnOnce()) -> (Duration, Duration) {
     let cpu = cpu_time();
     let start = Instant::now();
     f();
-    (start.elapsed(), cpu_time() - cpu)
+    (start.elapsed(), cpu_time().saturating_sub(cpu))
 }
 
 /// The median of each column.
