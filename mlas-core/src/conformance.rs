@@ -61,6 +61,7 @@ pub fn run_all(factory: Factory<'_>) {
     tenant_isolation(factory);
     rollback_on_error(factory);
     work_error_is_returned_unchanged(factory);
+    panic_in_work_rolls_back(factory);
     reads_see_own_writes(factory);
     audit_round_trip(factory);
     audit_append_rules(factory);
@@ -1373,6 +1374,41 @@ pub fn work_error_is_returned_unchanged(factory: Factory<'_>) {
         let got = store.read(&mut |_| Err(error.clone())).unwrap_err();
         assert_eq!(got, error, "read must return the work's error unchanged");
     }
+}
+
+/// A panic inside the work rolls the transaction back, and the store stays
+/// usable (bindings catch panics at their boundary and carry on).
+pub fn panic_in_work_rolls_back(factory: Factory<'_>) {
+    let store = factory();
+    let t = tenant("org-1");
+    write(&*store, |tx| put_affiliates(tx, &t, &["a1"])).unwrap();
+
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.write(&mut |tx| {
+            put_affiliates(tx, &t, &["a2"])?;
+            tx.append_audit(&audit(&t, 1, 0, "x", "r"))?;
+            panic!("the work panics mid-transaction");
+        });
+    }));
+    assert!(outcome.is_err(), "the panic reaches the caller");
+
+    read(&*store, |tx| {
+        assert_eq!(tx.affiliate(&t, &aff_id("a2"))?, None);
+        assert_eq!(tx.audit_head(&t)?, None);
+        Ok(())
+    })
+    .unwrap();
+    write(&*store, |tx| {
+        put_affiliates(tx, &t, &["a3"])?;
+        tx.append_audit(&audit(&t, 1, 0, "x", "r"))
+    })
+    .unwrap();
+    read(&*store, |tx| {
+        assert_eq!(tx.affiliates(&t)?.len(), 2);
+        assert_eq!(count_audit(tx, &t)?, [1]);
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// Reads inside a write transaction see its own writes, including lists,

@@ -5,7 +5,10 @@
 //! the audit records describing it, commit together or not at all.
 
 mod affiliates;
+mod audit;
+mod health;
 mod lifecycle;
+mod metrics;
 mod payouts;
 mod rules;
 mod sales;
@@ -24,6 +27,11 @@ use crate::memory::MemoryStore;
 use crate::money::Currency;
 use crate::store::{Store, Tx};
 
+pub use audit::{
+    ARCHIVED_KIND, ArchiveOutcome, AuditPage, AuditRange, DEFAULT_AUDIT_PAGE, ExportSummary,
+    MAX_AUDIT_PAGE,
+};
+pub use health::{Health, HealthStatus};
 pub use lifecycle::{RecalculationOutcome, Resolution};
 pub use sales::SaleOutcome;
 
@@ -94,6 +102,7 @@ pub struct Engine {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     config: EngineConfig,
+    counters: Arc<crate::metrics::CalculationCounters>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -117,6 +126,7 @@ impl Engine {
             store,
             clock: Arc::new(SystemClock),
             config: EngineConfig::default(),
+            counters: Arc::default(),
         }
     }
 

@@ -10,6 +10,10 @@
 //! an in-memory backend here ([`MemoryStore`]) and SQLite in `mlas-sqlite`.
 //! Money is always [`rust_decimal::Decimal`] with an ISO 4217 currency.
 //!
+//! The audit chain's exact format (what is hashed, how to verify an export in
+//! another language, what it detects) is specified in AUDIT.md at the repository
+//! root; see [`audit`] and [`Engine::verify_audit`].
+//!
 //! Logging goes through `tracing`; the library never installs a subscriber.
 
 pub mod affiliate;
@@ -24,6 +28,7 @@ pub mod engine;
 pub mod error;
 pub mod ids;
 pub mod memory;
+pub mod metrics;
 pub mod money;
 pub mod payout;
 pub mod payout_method;
@@ -33,11 +38,17 @@ pub mod sale;
 pub mod store;
 
 pub use affiliate::{Affiliate, AffiliateStatus, AffiliateUpdate, NewAffiliate};
-pub use audit::{AuditEvent, AuditHead, AuditQuery, AuditRecord};
+pub use audit::{
+    AuditEvent, AuditHead, AuditQuery, AuditRecord, AuditVerification, BreakReason, ChainBreak,
+    ChainVerifier, Checkpoint,
+};
 pub use calculation::Explanation;
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use commission::{Adjustment, AdjustmentKind, Commission, CommissionStatus};
-pub use engine::{Engine, EngineConfig, RecalculationOutcome, Resolution, SaleOutcome, Scope};
+pub use engine::{
+    ArchiveOutcome, AuditPage, AuditRange, Engine, EngineConfig, ExportSummary, Health,
+    HealthStatus, RecalculationOutcome, Resolution, SaleOutcome, Scope,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use ids::{
     AdjustmentId, AffiliateId, BatchId, CommissionId, PayoutId, RefundId, RuleId, SaleId, TenantId,

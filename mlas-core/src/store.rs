@@ -6,6 +6,13 @@
 //! serialization failure), so the work must have no effect outside the
 //! transaction it is given. Every method is scoped to one tenant.
 //!
+//! What the engine guarantees a backend: by the time a transaction commits,
+//! every reference it wrote points at a row that exists (a commission's sale
+//! and affiliate, a refund's sale, a payout's batch and affiliate, an
+//! adjustment's affiliate, a sponsor), so a backend may enforce foreign keys
+//! at commit; all amounts of one row share one currency; times carry whole
+//! microseconds.
+//!
 //! [`Tx::audit_head`] must read the head under the transaction's write lock
 //! (SQLite's IMMEDIATE transaction; `SELECT ... FOR UPDATE` on a networked
 //! database), so that two writers never chain onto the same record.

@@ -404,3 +404,62 @@ fn bad_affiliate_input_is_rejected_with_the_value() {
     );
     assert_eq!(engine.audit_records_len(&scope), 0);
 }
+
+#[test]
+fn recalculation_keeps_rejections_and_revives_lines_it_zeroed() {
+    let (engine, _) = engine();
+    let scope = scope();
+    line_of(&engine, &scope, &["a", "b", "c"], "0");
+    let rule = engine
+        .create_rule(
+            &scope,
+            None,
+            RuleSpec::percentages("r", &[dec("10"), dec("5"), dec("1")]),
+        )
+        .unwrap();
+    let cs = engine
+        .record_sale(&scope, sale("s1", money("100.00", "USD"), "a"))
+        .unwrap()
+        .commissions;
+    engine.reject(&scope, &cs[1].id, "fraud").unwrap();
+    let s1 = mlas_core::SaleId::new("s1").unwrap();
+
+    // One level only: level 3 goes to zero (REVERSED), level 2 stays rejected.
+    engine
+        .update_rule(&scope, &rule.id, RuleSpec::percentages("r", &[dec("10")]))
+        .unwrap();
+    let out = engine.recalculate(&scope, &s1).unwrap();
+    let statuses: Vec<_> = out.commissions.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            CommissionStatus::Pending,
+            CommissionStatus::Rejected,
+            CommissionStatus::Reversed
+        ]
+    );
+
+    // Back to three levels: level 3 is PENDING again, level 2 still rejected, nothing new.
+    engine
+        .update_rule(
+            &scope,
+            &rule.id,
+            RuleSpec::percentages("r", &[dec("10"), dec("5"), dec("1")]),
+        )
+        .unwrap();
+    let out = engine.recalculate(&scope, &s1).unwrap();
+    assert_eq!(out.commissions.len(), 3);
+    let lines: Vec<_> = out
+        .commissions
+        .iter()
+        .map(|c| (c.status, c.amount.to_string()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (CommissionStatus::Pending, "10.00 USD".to_owned()),
+            (CommissionStatus::Rejected, "5.00 USD".to_owned()),
+            (CommissionStatus::Pending, "1.00 USD".to_owned()),
+        ]
+    );
+}

@@ -52,16 +52,19 @@
 //!
 //! | table | what one row is | indexes |
 //! | --- | --- | --- |
-//! | `affiliates` | an affiliate: name, email, status, tier, `commission_rate` (percent, text), `payout_method` and `payout_details` (JSON with the full account number: protect the file), `sponsor` | by sponsor |
+//! | `affiliates` | an affiliate: name, email, status, tier, `commission_rate` (percent, text), `payout_method` and `payout_details` (JSON with the full account number: protect the file), `sponsor` | |
 //! | `rules` | one version of a rule, keyed `(tenant, id, version)`; `spec` is the rule as JSON (conditions, levels, caps, holding days) | |
-//! | `sales` | a recorded sale: amount and `refunded` so far, `affiliate` (level 1), `chain` (JSON list, level 1 first), attribution, `buyer`, `attributes` (JSON), and the calculation's `explanation` (JSON) | by level-1 affiliate |
+//! | `sales` | a recorded sale: amount and `refunded` so far, `affiliate` (level 1), `chain` (JSON list, level 1 first), attribution, `buyer`, `attributes` (JSON), and the calculation's `explanation` (JSON) | |
 //! | `commissions` | one line of a sale: levels, base, original, current, reversed and adjusted amounts, `rate` (JSON) and `percent`, the rule version, `status`, `available_at`, the `payout` carrying it | by affiliate, sale, status |
-//! | `refunds` | a refund of a sale with its `reversals` (JSON: commission, affiliate, amount, clawback adjustment) | by sale |
+//! | `refunds` | a refund of a sale with its `reversals` (JSON: commission, affiliate, amount, clawback adjustment) | |
 //! | `adjustments` | a signed clawback or correction for an affiliate, with the commission, sale, refund it comes from and the `payout` it was netted into (NULL while open) | by affiliate, payout; open ones |
 //! | `batches` | a payout batch: when it is due, status, the digest of the scheduling request, start and finish times | |
 //! | `payouts` | what one affiliate is paid in one currency in one batch: amount, status, attempts, `commissions` and `adjustments` (JSON id lists), provider reference or failure reason | by batch, affiliate, status |
 //! | `audit_records` | one link of a tenant's audit chain, keyed `(tenant, seq)`: time, `type`, resource, affiliate, actor, `payload` (JSON), `prev_hash`, `hash` | by time, type, resource, affiliate |
 //! | `audit_anchors` | per tenant, the checkpoint left by the last archiving: the chain continues after its `seq` and `hash` | |
+//!
+//! The indexes serve the library's own queries and nothing else, since every
+//! index slows every insert; a later migration adds one when a query needs it.
 //!
 //! References that must hold (a commission's sale and affiliate, a refund's
 //! sale, a payout's batch and affiliate, an adjustment's affiliate, a

@@ -44,8 +44,11 @@ const PAGE_CACHE_KIB: i64 = -16 * 1024;
 /// A [`Store`] in one SQLite database. `Send + Sync`: share it across threads
 /// with an `Arc`.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    // Fields drop in order: the read-only connections close first, so the
+    // writer is the last connection and SQLite checkpoints the WAL and removes
+    // the -wal and -shm files when the store is dropped.
     readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Connection>,
     options: SqliteOptions,
 }
 
@@ -90,6 +93,8 @@ impl SqliteStore {
             None => Connection::open_in_memory().storage()?,
         };
         configure(&writer, &options)?;
+        // Refuse a newer file before changing anything in it.
+        migrations::check_not_newer(migrations::version(&writer)?)?;
         if options.path.is_some() {
             // WAL lets readers run beside the writer. The mode is stored in the
             // file, so this changes nothing when it is already set.
@@ -312,6 +317,12 @@ mod tests {
         let writer = store.lock_writer();
         assert_eq!(pragma(&writer, "foreign_keys"), "1");
         assert_eq!(pragma(&writer, "user_version"), SCHEMA_VERSION.to_string());
+    }
+
+    #[test]
+    fn the_store_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync + 'static>() {}
+        shareable::<SqliteStore>();
     }
 
     #[test]

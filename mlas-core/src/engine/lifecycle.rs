@@ -527,10 +527,13 @@ fn recalculate(ctx: &mut Ctx<'_>, sale_id: &SaleId) -> Result<RecalculationOutco
 
     for (line, target) in lines.iter().zip(&targets.amounts) {
         let target = Money::from_rounded(*target, currency);
-        let found = existing
-            .iter()
-            .position(|c| c.affiliate == line.affiliate && earning(c));
+        // An affiliate has at most one commission per sale. A REJECTED one
+        // stays rejected: an operator's decision outlives a rule fix.
+        let found = existing.iter().position(|c| c.affiliate == line.affiliate);
         match found {
+            Some(index) if existing[index].status == CommissionStatus::Rejected => {
+                matched[index] = true;
+            }
             Some(index) => {
                 matched[index] = true;
                 let mut commission = existing[index].clone();
@@ -613,12 +616,16 @@ fn retarget(
         return Ok(None);
     }
     let difference = target.checked_sub(keeps)?;
-    if commission.status.is_unpaid() {
+    // A REVERSED commission was never paid: it is brought back like an unpaid one.
+    if commission.status.is_unpaid() || commission.status == CommissionStatus::Reversed {
         let from = commission.amount;
         commission.amount = commission.amount.checked_add(difference)?;
         if commission.amount.is_zero() {
             commission.status = CommissionStatus::Reversed;
             commission.status_reason = Some("recalculated to zero".to_owned());
+        } else if commission.status == CommissionStatus::Reversed {
+            commission.status = CommissionStatus::Pending;
+            commission.status_reason = Some("recalculated above zero".to_owned());
         }
         ctx.audit(AuditEvent {
             kind: "commission.recalculated",

@@ -14,6 +14,7 @@ impl Engine {
     /// # Errors
     /// `Validation` for a bad spec, `Conflict` when the id is taken.
     pub fn create_rule(&self, scope: &Scope, id: Option<RuleId>, spec: RuleSpec) -> Result<Rule> {
+        let spec = at_micros(spec);
         spec.validate()?;
         let id = id.unwrap_or_else(RuleId::generate);
         self.write(scope, |ctx| {
@@ -39,6 +40,7 @@ impl Engine {
     /// # Errors
     /// `Validation` for a bad spec, `NotFound` for an unknown rule.
     pub fn update_rule(&self, scope: &Scope, id: &RuleId, spec: RuleSpec) -> Result<Rule> {
+        let spec = at_micros(spec);
         spec.validate()?;
         self.write(scope, |ctx| {
             let current = ctx
@@ -86,6 +88,13 @@ impl Engine {
         }
         Ok(versions)
     }
+}
+
+/// Drops digits finer than the microseconds every backend keeps.
+fn at_micros(mut spec: RuleSpec) -> RuleSpec {
+    spec.valid_from = spec.valid_from.map(crate::clock::micros);
+    spec.valid_until = spec.valid_until.map(crate::clock::micros);
+    spec
 }
 
 fn store_version(ctx: &mut super::Ctx<'_>, rule: &Rule, kind: &'static str) -> Result<()> {

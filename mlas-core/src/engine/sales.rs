@@ -40,8 +40,12 @@ impl Engine {
     /// self-referral; `NotFound` for an affiliate not in the tenant;
     /// `Conflict` as above.
     pub fn record_sale(&self, scope: &Scope, sale: NewSale) -> Result<SaleOutcome> {
-        sale.validate()?;
-        self.write(scope, |ctx| record_one(ctx, &sale))
+        let outcome = sale
+            .validate()
+            .and_then(|()| self.write(scope, |ctx| record_one(ctx, &sale)));
+        self.counters
+            .record(scope.tenant(), outcome.as_ref().map(|_| 1).map_err(|_| ()));
+        outcome
     }
 
     /// Records many sales in one transaction (for imports): all or none.
@@ -49,12 +53,15 @@ impl Engine {
     /// # Errors
     /// The first error of any sale; then nothing is written.
     pub fn record_sales(&self, scope: &Scope, sales: &[NewSale]) -> Result<Vec<SaleOutcome>> {
-        for sale in sales {
-            sale.validate()?;
-        }
-        self.write(scope, |ctx| {
-            sales.iter().map(|sale| record_one(ctx, sale)).collect()
-        })
+        let outcome = sales.iter().try_for_each(NewSale::validate).and_then(|()| {
+            self.write(scope, |ctx| {
+                sales.iter().map(|sale| record_one(ctx, sale)).collect()
+            })
+        });
+        let succeeded = outcome.as_ref().map(|o: &Vec<SaleOutcome>| o.len() as u64);
+        self.counters
+            .record(scope.tenant(), succeeded.map_err(|_| ()));
+        outcome
     }
 
     /// A recorded sale.
@@ -132,11 +139,15 @@ fn record_one(ctx: &mut Ctx<'_>, new: &NewSale) -> Result<SaleOutcome> {
         ));
     }
 
+    // Every backend keeps microseconds: drop finer digits now, so what is
+    // returned is what a reload will read.
+    let occurred_at = crate::clock::micros(new.occurred_at);
+
     // Steps 2 to 6: the pure calculation.
     let rules = ctx.tx.rules(&ctx.scope.tenant)?;
     let explanation = calculate(
         new.amount,
-        new.occurred_at,
+        occurred_at,
         &new.attribution_type,
         &new.attributes,
         &members,
@@ -148,7 +159,7 @@ fn record_one(ctx: &mut Ctx<'_>, new: &NewSale) -> Result<SaleOutcome> {
         id: new.id.clone(),
         amount: new.amount,
         refunded: Money::zero(new.amount.currency()),
-        occurred_at: new.occurred_at,
+        occurred_at,
         chain,
         attribution_type: new.attribution_type.clone(),
         buyer: new.buyer.clone(),
