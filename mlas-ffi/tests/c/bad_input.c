@@ -486,6 +486,16 @@ static int32_t never_status(void *user_data, const char *id, size_t len, char *t
     return MLAS_PROVIDER_NOT_FOUND;
 }
 
+static void ignore_log(void *user_data, int32_t level, const char *target, size_t target_len,
+                       const char *message, size_t message_len) {
+    (void)user_data;
+    (void)level;
+    (void)target;
+    (void)target_len;
+    (void)message;
+    (void)message_len;
+}
+
 static void payouts_bad_input(void) {
     char *out = SENTINEL;
     mlas_provider *provider = NULL;
@@ -539,7 +549,27 @@ static void payouts_bad_input(void) {
     EXPECT_STATUS(mlas_engine_open(S(""), NULL, 0, &no_engine), MLAS_ERR_VALIDATION);
     EXPECT_STATUS(mlas_engine_open(S("/nonexistent-dir/mlas.db"), NULL, 0, &no_engine),
                   MLAS_ERR_STORAGE);
+    EXPECT_STATUS(
+        mlas_engine_open(S("x.db"), S("{\"sqlite\":{\"synchronous\":\"OFF\"}}"), &no_engine),
+        MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(
+        mlas_engine_open(S("x.db"), S("{\"sqlite\":{\"busy_timeout_ms\":-1}}"), &no_engine),
+        MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_engine_open_memory(S("{\"sqlite\":{\"synchronous\":\"FULL\"}}"), &no_engine),
+                  MLAS_ERR_VALIDATION);
     EXPECT(no_engine == (mlas_engine *)SENTINEL);
+
+    /* Backups: NULLs, bad paths, and an in-memory engine, which has no file to copy. */
+    EXPECT_STATUS(mlas_engine_backup(NULL, S("backup.db")), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_engine_backup(engine, NULL, 3), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_engine_backup(engine, "\xff", 1), MLAS_ERR_INVALID_UTF8);
+    EXPECT_STATUS(mlas_engine_backup(engine, S("")), MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_engine_backup(engine, S("backup.db")), MLAS_ERR_UNSUPPORTED);
+
+    /* The log callback: unknown levels. */
+    EXPECT_STATUS(mlas_log_set_callback(ignore_log, NULL, 0), MLAS_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mlas_log_set_callback(ignore_log, NULL, -1), MLAS_ERR_INVALID_ARGUMENT);
+    EXPECT_STATUS(mlas_log_set_callback(ignore_log, NULL, 6), MLAS_ERR_INVALID_ARGUMENT);
 
     /* Out-of-range values, unknown ids, malformed requests. */
     EXPECT_STATUS(mlas_batch_process(engine, scope, S("b1"), provider, 2, &out),
@@ -629,6 +659,21 @@ static void audit_bad_input(void) {
                   MLAS_ERR_VALIDATION);
     EXPECT_STATUS(mlas_audit_verify_checkpoint(engine, scope, S("not json"), &out),
                   MLAS_ERR_VALIDATION);
+    /* Verification by range and across archive files. */
+    NULLS_TEXT_FN(mlas_audit_verify_archives, "[]");
+    EXPECT_STATUS(mlas_audit_verify_range(NULL, scope, 1, 0, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_verify_range(engine, NULL, 1, 0, &out), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_verify_range(engine, scope, 1, 0, NULL), MLAS_ERR_NULL_POINTER);
+    EXPECT_STATUS(mlas_audit_verify_range(engine, scope, 0, 0, &out), MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_audit_verify_range(engine, scope, 5, 4, &out), MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_audit_verify_archives(engine, scope, "\xff", 1, &out),
+                  MLAS_ERR_INVALID_UTF8);
+    EXPECT_STATUS(
+        mlas_audit_verify_archives(engine, scope, S("[\"/nonexistent-dir/a.jsonl\"]"), &out),
+        MLAS_ERR_STORAGE);
+    EXPECT_STATUS(mlas_audit_verify_archives(engine, scope, S("[1]"), &out), MLAS_ERR_VALIDATION);
+    EXPECT_STATUS(mlas_audit_verify_archives(engine, scope, S("[\"a\""), &out),
+                  MLAS_ERR_INVALID_JSON);
     EXPECT(out == SENTINEL);
     /* The chain is whole after all of the above. */
     REQUIRE_OK(mlas_audit_verify(engine, scope, &head));
