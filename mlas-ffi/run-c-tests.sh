@@ -6,7 +6,12 @@
 #      -std=c11 -Wall -Wextra -Wpedantic -Werror against include/mlas.h,
 #   4. runs each under valgrind (no errors, no definite or indirect leaks),
 #   5. links the example statically against libmlas.a once,
-#   6. checks that mlas.h also compiles as C and as C++.
+#   6. compiles every program again with -fsanitize=address,undefined against
+#      libmlas.a and runs it (the C side is instrumented, the Rust library is
+#      not; ASan's allocator and leak checker still see every allocation),
+#   7. checks that mlas.h also compiles as C and as C++,
+#   8. checks the C sources with clang-format (mlas-ffi/.clang-format), when
+#      clang-format is installed; MLAS_SKIP_FORMAT=1 skips it.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -42,7 +47,10 @@ rm -rf "$out"
 mkdir -p "$out/lib"
 cp "$profile_dir/libmlas.so" "$out/lib/libmlas.so.0"
 ln -s libmlas.so.0 "$out/lib/libmlas.so"
-ldflags=(-L"$out/lib" -lmlas -Wl,-rpath,"$out/lib")
+ldflags=(-L"$out/lib" -lmlas -Wl,-rpath,"$out/lib" -pthread)
+# What `rustc --print native-static-libs` lists for libmlas.a on Linux (also
+# in mlas.pc as Libs.private).
+static_libs=(-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc)
 
 echo "== header compiles as C11 and as C++"
 "$CC" "${cflags[@]}" -fsyntax-only -x c "$here/include/mlas.h"
@@ -67,17 +75,49 @@ for source in "${programs[@]}"; do
 done
 
 echo "== runbook linked statically"
-# What `rustc --print native-static-libs` lists for libmlas.a on Linux (also
-# in mlas.pc as Libs.private).
-static_libs="-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc"
-# shellcheck disable=SC2086 # the list is a sequence of separate -l flags
 "$CC" "${cflags[@]}" "$root/examples/c/runbook.c" -o "$out/runbook-static" \
-    "$profile_dir/libmlas.a" $static_libs
+    "$profile_dir/libmlas.a" "${static_libs[@]}"
 if "$out/runbook-static" >/dev/null; then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
     echo "FAILED: the statically linked runbook" >&2
+fi
+
+# AddressSanitizer and UBSan on the C side, linked against the static library
+# (the sanitizer runtime then comes first without LD_PRELOAD). Valgrind and
+# ASan cannot run together, hence a second build of each program.
+sanitize=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+for source in "${programs[@]}"; do
+    name="$(basename "$source" .c)"
+    "$CC" "${cflags[@]}" "${sanitize[@]}" "$source" -o "$out/$name-asan" \
+        "$profile_dir/libmlas.a" "${static_libs[@]}"
+    echo "== $name (ASan + UBSan)"
+    if "$out/$name-asan" "$out/$name-asan.db" >"$out/$name-asan.log" 2>&1; then
+        passed=$((passed + 1))
+        tail -n 1 "$out/$name-asan.log"
+    else
+        failed=$((failed + 1))
+        echo "FAILED: $name under ASan; its output:" >&2
+        cat "$out/$name-asan.log" >&2
+    fi
+done
+
+if [ "${MLAS_SKIP_FORMAT:-0}" = 1 ]; then
+    echo "== clang-format: skipped (MLAS_SKIP_FORMAT=1)"
+elif command -v clang-format >/dev/null 2>&1; then
+    echo "== clang-format"
+    sources=("$root"/examples/c/*.c "$here"/tests/c/*.c "$here"/tests/c/*.h)
+    if clang-format --style=file:"$here/.clang-format" --dry-run --Werror "${sources[@]}"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAILED: clang-format; fix with: clang-format -i --style=file:mlas-ffi/.clang-format ${sources[*]#"$root"/}" >&2
+    fi
+else
+    echo "== clang-format: not installed (apt-get install clang-format); check skipped"
 fi
 
 echo "c-tests: $passed passed, $failed failed"

@@ -8,8 +8,8 @@
  * (callbacks + a user-data pointer), retries the payout that failed, prints
  * the batch statistics, and shows what bad input answers.
  *
- * Usage: runbook [DATABASE_FILE]   (without a file, the engine is in memory) Every call returns an mlas_status; every
- * string libmlas returns is released with mlas_string_free.
+ * Usage: runbook [DATABASE_FILE]   (without a file, the engine is in memory) Every call returns an
+ * mlas_status; every string libmlas returns is released with mlas_string_free.
  *
  * Build (see mlas-ffi/run-c-tests.sh):
  *   cc -std=c11 -Wall -Wextra -Wpedantic -Werror -Imlas-ffi/include \
@@ -98,7 +98,8 @@ struct bank {
     const char *refused_affiliate;
 };
 
-static int32_t bank_send(void *user_data, const char *instruction, size_t len, char *text, size_t cap) {
+static int32_t bank_send(void *user_data, const char *instruction, size_t len, char *text,
+                         size_t cap) {
     struct bank *bank = user_data;
     char json[4096];
     char key[160];
@@ -137,7 +138,8 @@ static int32_t bank_send(void *user_data, const char *instruction, size_t len, c
     return MLAS_PROVIDER_PAID;
 }
 
-static int32_t bank_status(void *user_data, const char *payout_id, size_t len, char *text, size_t cap) {
+static int32_t bank_status(void *user_data, const char *payout_id, size_t len, char *text,
+                           size_t cap) {
     struct bank *bank = user_data;
     for (int i = 0; i < bank->paid_count; i++) {
         if (strlen(bank->paid[i]) == len && memcmp(bank->paid[i], payout_id, len) == 0) {
@@ -210,17 +212,19 @@ int main(int argc, char **argv) {
                      "{\"id\":\"aff-789\",\"name\":\"Ada Top\",\"email\":\"ada@example.com\","
                      "\"commission_rate\":\"10\",\"tier\":\"gold\","
                      "\"payout_details\":{\"type\":\"paypal\",\"email\":\"ada@example.com\"}}");
-    create_affiliate(engine, scope,
-                     "{\"id\":\"aff-456\",\"name\":\"Jane Upline\",\"email\":\"jane@example.com\","
-                     "\"commission_rate\":\"10\",\"sponsor_id\":\"aff-789\","
-                     "\"payout_details\":{\"type\":\"iban\",\"iban\":\"DE89 3704 0044 0532 0130 00\","
-                     "\"bank_name\":\"Commerzbank\",\"account_holder_name\":\"Jane Upline\"}}");
-    create_affiliate(engine, scope,
-                     "{\"id\":\"aff-123\",\"name\":\"John Affiliate\",\"email\":\"john@example.com\","
-                     "\"commission_rate\":\"10\",\"sponsor_id\":\"aff-456\","
-                     "\"payout_details\":{\"type\":\"us_bank\",\"account_number\":\"1234567890\","
-                     "\"routing_number\":\"021000021\",\"bank_name\":\"Chase Bank\","
-                     "\"account_holder_name\":\"John Affiliate\"}}");
+    create_affiliate(
+        engine, scope,
+        "{\"id\":\"aff-456\",\"name\":\"Jane Upline\",\"email\":\"jane@example.com\","
+        "\"commission_rate\":\"10\",\"sponsor_id\":\"aff-789\","
+        "\"payout_details\":{\"type\":\"iban\",\"iban\":\"DE89 3704 0044 0532 0130 00\","
+        "\"bank_name\":\"Commerzbank\",\"account_holder_name\":\"Jane Upline\"}}");
+    create_affiliate(
+        engine, scope,
+        "{\"id\":\"aff-123\",\"name\":\"John Affiliate\",\"email\":\"john@example.com\","
+        "\"commission_rate\":\"10\",\"sponsor_id\":\"aff-456\","
+        "\"payout_details\":{\"type\":\"us_bank\",\"account_number\":\"1234567890\","
+        "\"routing_number\":\"021000021\",\"bank_name\":\"Chase Bank\","
+        "\"account_holder_name\":\"John Affiliate\"}}");
     check(mlas_affiliate_upline(engine, scope, S("aff-123"), &json), "upline");
     show("upline of aff-123:", json);
 
@@ -263,8 +267,8 @@ int main(int argc, char **argv) {
     print_commissions("approved after the holding period:", json);
 
     /* A dispute, and its resolution in the affiliate's favour. */
-    check(mlas_commission_dispute(engine, scope, S(second), S("customer says the order was not referred"),
-                                  &json),
+    check(mlas_commission_dispute(engine, scope, S(second),
+                                  S("customer says the order was not referred"), &json),
           "dispute");
     print_commissions("disputed:", json);
     check(mlas_commission_resolve(engine, scope, S(second), MLAS_RESOLUTION_APPROVE,
@@ -273,11 +277,12 @@ int main(int argc, char **argv) {
     print_commissions("resolved:", json);
 
     /* A partial refund reverses the commissions pro rata. */
-    check(mlas_refund_create(engine, scope,
-                             S("{\"id\":\"refund-1\",\"sale_id\":\"sale-456\",\"amount\":\"250.00\","
-                               "\"reason\":\"one item returned\"}"),
-                             &json),
-          "refund");
+    check(
+        mlas_refund_create(engine, scope,
+                           S("{\"id\":\"refund-1\",\"sale_id\":\"sale-456\",\"amount\":\"250.00\","
+                             "\"reason\":\"one item returned\"}"),
+                           &json),
+        "refund");
     show("refund recorded:", json);
     check(mlas_commission_list(engine, scope, S("{\"sale_id\":\"sale-456\"}"), &json), "list");
     print_commissions("commissions of sale-456 after the refund:", json);
@@ -336,19 +341,22 @@ int main(int argc, char **argv) {
     mlas_string_free(text);
     show("audit chain verified against the checkpoint:", json);
     struct export_sink sink = {0, 0};
-    check(mlas_audit_export(engine, scope, MLAS_AUDIT_FORMAT_JSONL, 0, 0, count_export, &sink, &json),
-          "export");
+    check(
+        mlas_audit_export(engine, scope, MLAS_AUDIT_FORMAT_JSONL, 0, 0, count_export, &sink, &json),
+        "export");
     printf("exported %zu records as JSON Lines (%zu bytes)\n", sink.lines, sink.bytes);
     mlas_string_free(json);
     check(mlas_engine_health(engine, scope, &json), "health");
     show("health:", json);
 
     /* Bad input is answered with a status and a message, and changes nothing. */
-    mlas_status bad = mlas_sale_record(engine, scope,
-                                       S("{\"id\":\"sale-457\",\"amount\":\"10.001\",\"currency\":\"USD\","
-                                         "\"affiliate_id\":\"aff-123\"}"),
-                                       &json);
-    printf("\nrecord a sale of 10.001 USD: %s (%s)\n", mlas_status_name(bad), mlas_last_error_message());
+    mlas_status bad =
+        mlas_sale_record(engine, scope,
+                         S("{\"id\":\"sale-457\",\"amount\":\"10.001\",\"currency\":\"USD\","
+                           "\"affiliate_id\":\"aff-123\"}"),
+                         &json);
+    printf("\nrecord a sale of 10.001 USD: %s (%s)\n", mlas_status_name(bad),
+           mlas_last_error_message());
     bad = mlas_affiliate_get(engine, scope, S("aff-999"), &json);
     printf("read aff-999: %s (%s)\n", mlas_status_name(bad), mlas_last_error_message());
 

@@ -45,6 +45,22 @@
 // Resolve a dispute against the commission: it becomes REJECTED.
 #define MLAS_RESOLUTION_REJECT 2
 
+// Log level: an operation failed in a way an operator must see.
+#define MLAS_LOG_ERROR 1
+
+// Log level: something unusual that libmlas handled (a payout whose outcome
+// is unknown, a failed payout).
+#define MLAS_LOG_WARN 2
+
+// Log level: the milestones of an operation (a batch scheduled, a payout paid).
+#define MLAS_LOG_INFO 3
+
+// Log level: details for developers (a sale recorded, a busy database retried).
+#define MLAS_LOG_DEBUG 4
+
+// Log level: everything, including details that may be sensitive.
+#define MLAS_LOG_TRACE 5
+
 // `send` answer: the money was sent; the text buffer holds the provider's reference.
 #define MLAS_PROVIDER_PAID 1
 
@@ -98,6 +114,29 @@ typedef int32_t mlas_status;
 // call), in order. Returns 0 to go on; any other value stops the export,
 // which then fails with `MLAS_ERR_STORAGE`.
 typedef int32_t (*mlas_write_fn)(void *user_data, const uint8_t *bytes, size_t len);
+
+// Receives one log event of libmlas.
+//
+// `level` is one of `MLAS_LOG_ERROR` .. `MLAS_LOG_TRACE`. `target` (the Rust
+// module that emitted the event, such as `mlas_core::engine::payouts`) and
+// `message` (the message followed by its fields as ` key=value`) are UTF-8,
+// given as pointer + length, not NUL-terminated (print them with `%.*s`),
+// and valid only during the call: copy what you keep.
+//
+// The callback may be called from any thread that calls into libmlas, from
+// several threads at once, while that call runs: it must be thread-safe. It
+// must return normally (no `longjmp`, no C++ exception) and should be quick:
+// the call that logs waits for it, and may hold an engine's write lock
+// meanwhile. So the callback must not call libmlas functions that take an
+// engine (that could deadlock); `mlas_status_name` and `mlas_version` are
+// fine. Events emitted on a thread while it runs the callback are dropped
+// rather than forwarded again.
+typedef void (*mlas_log_fn)(void *user_data,
+                            int32_t level,
+                            const char *target,
+                            size_t target_len,
+                            const char *message,
+                            size_t message_len);
 
 // The `send` callback of a C payout provider.
 //
@@ -182,6 +221,11 @@ typedef int32_t (*mlas_provider_status_fn)(void *user_data,
 // An integer argument was out of range (an enum value that does not exist, a
 // length above `PTRDIFF_MAX`, a time outside the representable range).
 #define MLAS_ERR_INVALID_ARGUMENT 104
+
+// The operation is not available for this handle or in this process: a
+// backup of an in-memory engine, a log callback when another `tracing`
+// subscriber already owns the process. Nothing was changed.
+#define MLAS_ERR_UNSUPPORTED 105
 
 #ifdef __cplusplus
 extern "C" {
@@ -399,6 +443,62 @@ mlas_status mlas_audit_verify_checkpoint(const mlas_engine *engine,
                                          const char *checkpoint_json,
                                          size_t checkpoint_len,
                                          char **out_json);
+
+// Verifies part of the chain: the records `from_seq..=through_seq`
+// (`through_seq` 0: to the head), in constant memory. The record before
+// `from_seq` is read and checked as well, so the range's first link is
+// verified too; `records` in the report counts it. Cheaper than
+// `mlas_audit_verify` for checking what was added since a known-good point.
+//
+// A broken range is a finding: `MLAS_OK` with `broken` set, as for
+// `mlas_audit_verify`. Fails with `MLAS_ERR_VALIDATION` for `from_seq` 0, a
+// `through_seq` below `from_seq`, or a `from_seq` that was archived (verify
+// archives with `mlas_audit_verify_archives`).
+//
+// On success `*out_json` receives the report (see `mlas_audit_verify`),
+// owned by the caller; release it with `mlas_string_free`. On failure
+// `*out_json` is not written.
+//
+// # Safety
+// As `mlas_audit_verify`.
+mlas_status mlas_audit_verify_range(const mlas_engine *engine,
+                                    const mlas_scope *scope,
+                                    uint64_t from_seq,
+                                    uint64_t through_seq,
+                                    char **out_json);
+
+// Verifies archive files and the chain in the database as one chain: the
+// archives in the order given, from genesis, each continuing the one
+// before, then the database from its anchor, which must be where the last
+// archive ends. This is how to check a tenant's whole history after
+// `mlas_audit_archive` removed its oldest records.
+//
+// `paths_json` (UTF-8, `paths_len` bytes) is a JSON array of the archive
+// files' paths, oldest first: `["/srv/mlas/archive-1.jsonl",
+// "/srv/mlas/archive-2.jsonl"]`. Each file holds exactly the JSON Lines that
+// `mlas_audit_archive` passed to its write callback. The files are opened
+// before anything is verified and read once, line by line. An empty array
+// verifies the database alone, from genesis (broken when records were
+// archived).
+//
+// A broken chain, a missing archive or one out of order is a finding:
+// `MLAS_OK` with `broken` set (`"reason"` says which archive boundary or
+// record failed). Fails with `MLAS_ERR_INVALID_JSON` / `MLAS_ERR_VALIDATION`
+// for `paths_json` that is not an array of non-empty strings, and with
+// `MLAS_ERR_STORAGE` for a file that cannot be opened or read (the message
+// names it).
+//
+// On success `*out_json` receives the report (see `mlas_audit_verify`),
+// owned by the caller; release it with `mlas_string_free`. On failure
+// `*out_json` is not written.
+//
+// # Safety
+// As `mlas_audit_verify`, with `paths_json` pointing to `paths_len` bytes.
+mlas_status mlas_audit_verify_archives(const mlas_engine *engine,
+                                       const mlas_scope *scope,
+                                       const char *paths_json,
+                                       size_t paths_len,
+                                       char **out_json);
 
 // Queries the audit trail, oldest first, one page at a time. `query_json`
 // (UTF-8, `query_len` bytes; every key optional):
@@ -647,7 +747,8 @@ mlas_status mlas_adjustment_list(const mlas_engine *engine,
 //
 // Every key is optional. `min_payout` maps a currency to the smallest payout
 // (a decimal string); `audit_key_hex` switches the audit chain to HMAC-SHA-256
-// with that key.
+// with that key. The `"sqlite"` settings of `mlas_engine_open` are
+// `MLAS_ERR_VALIDATION` here.
 //
 // On success `*out_engine` receives a new engine owned by the caller; release
 // it with `mlas_engine_free`. On failure `*out_engine` is not written.
@@ -664,7 +765,19 @@ mlas_status mlas_engine_open_memory(const char *config_json,
 // processes, may open the same file; every operation is one transaction.
 //
 // `path` is the file's path as UTF-8 (`path_len` bytes, no NUL).
-// `config_json` is optional, as for `mlas_engine_open_memory`.
+// `config_json` is optional, as for `mlas_engine_open_memory`, and may also
+// say how the file is opened:
+//
+// ```json
+// {"sqlite": {"synchronous": "FULL", "busy_timeout_ms": 10000}}
+// ```
+//
+// `synchronous` is `"NORMAL"` (the default: a commit survives a crash of
+// the process; a power loss may lose the last commits, never corrupt the
+// file) or `"FULL"` (every commit is on disk before the call returns);
+// `busy_timeout_ms` (default 5000, at most 2147483647) is how long a
+// connection waits for another one's lock before the write is retried and,
+// in the end, fails with `MLAS_ERR_STORAGE`.
 //
 // On success `*out_engine` receives a new engine owned by the caller; release
 // it with `mlas_engine_free` (which closes the file). On failure (for example
@@ -688,6 +801,24 @@ mlas_status mlas_engine_open(const char *path,
 // # Safety
 // `engine` is NULL or a live engine from `mlas_engine_open*`, freed once.
 void mlas_engine_free(mlas_engine *engine);
+
+// Writes a consistent copy of the engine's SQLite database, every tenant in
+// it, to a new file at `path` (UTF-8, `path_len` bytes, no NUL), while the
+// engine stays in use: other threads may go on calling it. The copy is one
+// self-contained file (no `-wal` or `-shm` companions) that
+// `mlas_engine_open` opens. Copying the database file by hand is not a
+// backup: its `-wal` file may hold the latest commits.
+//
+// Fails with `MLAS_ERR_VALIDATION` when `path` already exists (a backup
+// never overwrites) or is empty, `MLAS_ERR_STORAGE` when SQLite cannot
+// write it, and `MLAS_ERR_UNSUPPORTED` for an engine from
+// `mlas_engine_open_memory`, which has no database file to copy. On failure
+// no file is left at `path`, except a partial one SQLite could not remove.
+//
+// # Safety
+// `engine` is NULL or a live engine; `path` is NULL or points to `path_len`
+// readable bytes.
+mlas_status mlas_engine_backup(const mlas_engine *engine, const char *path, size_t path_len);
 
 // Fixes the engine's clock at `micros` microseconds since the Unix epoch, UTC.
 // Every later operation of this engine sees that time (holding periods,
@@ -737,6 +868,37 @@ mlas_status mlas_scope_new(const char *tenant,
 // # Safety
 // `scope` is NULL or a live scope from `mlas_scope_new`, freed once.
 void mlas_scope_free(mlas_scope *scope);
+
+// Forwards libmlas's log events to `callback` (see `mlas_log_fn` for what it
+// receives and must do), or turns forwarding off when `callback` is NULL.
+//
+// libmlas logs nothing anywhere until a host calls this: it never prints,
+// never reads environment variables, and installs no logger of its own.
+// Events at `max_level` and more severe ones are forwarded:
+// `MLAS_LOG_ERROR` (1), `MLAS_LOG_WARN` (2), `MLAS_LOG_INFO` (3),
+// `MLAS_LOG_DEBUG` (4) or `MLAS_LOG_TRACE` (5). Nothing above
+// `MLAS_LOG_TRACE` holds a secret (full account numbers never appear), but
+// events carry ids, amounts, and failure reasons as your payout provider
+// gave them.
+//
+// The first call with a callback installs libmlas's forwarder as the
+// process's global `tracing` subscriber, once per process; later calls
+// replace the callback, its `user_data` and its level, and may come from any
+// thread. `user_data` is passed to the callback unchanged and never
+// dereferenced by libmlas. After a call that replaces or removes a callback,
+// events already being forwarded on other threads may still reach the old
+// one: keep its `user_data` valid until the calls into libmlas running at
+// that time have returned.
+//
+// Fails with `MLAS_ERR_INVALID_ARGUMENT` for a `max_level` outside 1..=5
+// (ignored when `callback` is NULL), and with `MLAS_ERR_UNSUPPORTED` when
+// another `tracing` subscriber already owns the process (a Rust host that
+// installed its own); nothing changes then.
+//
+// # Safety
+// `callback` is NULL or a function of the `mlas_log_fn` signature that
+// stays callable while it is installed.
+mlas_status mlas_log_set_callback(mlas_log_fn callback, void *user_data, int32_t max_level);
 
 // A snapshot of the tenant's metrics as JSON. Rates are decimal strings
 // between 0 and 1 (or null when nothing was counted), counts are integers,

@@ -2,7 +2,8 @@
 //! archiving, and the health report.
 
 use std::ffi::{c_char, c_void};
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufReader, Write};
 
 use mlas_core::{
     AuditHead, AuditQuery, AuditRange, AuditRecord, AuditVerification, Checkpoint, Error,
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use crate::boundary::{Failure, Out, Outcome, call, parse_json, str_arg, write_json, write_string};
 use crate::engine::{handles, mlas_engine, mlas_scope};
 use crate::json::time;
-use crate::status::mlas_status;
+use crate::status::{MLAS_ERR_STORAGE, mlas_status};
 
 /// Export format: JSON Lines, one canonical record per line; verifies on its own.
 pub const MLAS_AUDIT_FORMAT_JSONL: i32 = 1;
@@ -176,6 +177,107 @@ pub unsafe extern "C" fn mlas_audit_verify_checkpoint(
         let out = Out::new(out_json, "out_json")?;
         let checkpoint = Checkpoint::from_json(text)?;
         let report = engine.verify_against(scope, &checkpoint)?;
+        // SAFETY: `out` is non-NULL and the caller promises it is writable.
+        unsafe { write_json(out, &verification_json(&report)) }
+    })
+}
+
+/// Verifies part of the chain: the records `from_seq..=through_seq`
+/// (`through_seq` 0: to the head), in constant memory. The record before
+/// `from_seq` is read and checked as well, so the range's first link is
+/// verified too; `records` in the report counts it. Cheaper than
+/// `mlas_audit_verify` for checking what was added since a known-good point.
+///
+/// A broken range is a finding: `MLAS_OK` with `broken` set, as for
+/// `mlas_audit_verify`. Fails with `MLAS_ERR_VALIDATION` for `from_seq` 0, a
+/// `through_seq` below `from_seq`, or a `from_seq` that was archived (verify
+/// archives with `mlas_audit_verify_archives`).
+///
+/// On success `*out_json` receives the report (see `mlas_audit_verify`),
+/// owned by the caller; release it with `mlas_string_free`. On failure
+/// `*out_json` is not written.
+///
+/// # Safety
+/// As `mlas_audit_verify`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlas_audit_verify_range(
+    engine: *const mlas_engine,
+    scope: *const mlas_scope,
+    from_seq: u64,
+    through_seq: u64,
+    out_json: *mut *mut c_char,
+) -> mlas_status {
+    call(|| {
+        // SAFETY: the caller promises live handles or NULL.
+        let (engine, scope) = unsafe { handles(engine, scope)? };
+        let out = Out::new(out_json, "out_json")?;
+        let through = (through_seq != 0).then_some(through_seq);
+        let report = engine.verify_audit_range(scope, from_seq, through)?;
+        // SAFETY: `out` is non-NULL and the caller promises it is writable.
+        unsafe { write_json(out, &verification_json(&report)) }
+    })
+}
+
+/// Verifies archive files and the chain in the database as one chain: the
+/// archives in the order given, from genesis, each continuing the one
+/// before, then the database from its anchor, which must be where the last
+/// archive ends. This is how to check a tenant's whole history after
+/// `mlas_audit_archive` removed its oldest records.
+///
+/// `paths_json` (UTF-8, `paths_len` bytes) is a JSON array of the archive
+/// files' paths, oldest first: `["/srv/mlas/archive-1.jsonl",
+/// "/srv/mlas/archive-2.jsonl"]`. Each file holds exactly the JSON Lines that
+/// `mlas_audit_archive` passed to its write callback. The files are opened
+/// before anything is verified and read once, line by line. An empty array
+/// verifies the database alone, from genesis (broken when records were
+/// archived).
+///
+/// A broken chain, a missing archive or one out of order is a finding:
+/// `MLAS_OK` with `broken` set (`"reason"` says which archive boundary or
+/// record failed). Fails with `MLAS_ERR_INVALID_JSON` / `MLAS_ERR_VALIDATION`
+/// for `paths_json` that is not an array of non-empty strings, and with
+/// `MLAS_ERR_STORAGE` for a file that cannot be opened or read (the message
+/// names it).
+///
+/// On success `*out_json` receives the report (see `mlas_audit_verify`),
+/// owned by the caller; release it with `mlas_string_free`. On failure
+/// `*out_json` is not written.
+///
+/// # Safety
+/// As `mlas_audit_verify`, with `paths_json` pointing to `paths_len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlas_audit_verify_archives(
+    engine: *const mlas_engine,
+    scope: *const mlas_scope,
+    paths_json: *const c_char,
+    paths_len: usize,
+    out_json: *mut *mut c_char,
+) -> mlas_status {
+    call(|| {
+        // SAFETY: the caller promises live handles or NULL.
+        let (engine, scope) = unsafe { handles(engine, scope)? };
+        // SAFETY: the caller promises `paths_len` readable bytes or NULL.
+        let text = unsafe { str_arg(paths_json, paths_len, "paths_json")? };
+        let out = Out::new(out_json, "out_json")?;
+        let paths: Vec<String> = parse_json(text, "paths_json")?;
+        let mut archives = Vec::with_capacity(paths.len());
+        for path in &paths {
+            if path.is_empty() || path.contains('\0') {
+                return Err(Error::validation(
+                    "paths_json",
+                    "each path must be non-empty and without NUL",
+                )
+                .into());
+            }
+            let file = File::open(path).map_err(|e| {
+                Failure::new(
+                    MLAS_ERR_STORAGE,
+                    format!("cannot open audit archive {path}: {e}"),
+                )
+            })?;
+            archives.push(BufReader::new(file));
+        }
+        let report = engine.verify_audit_with_archives(scope, archives)?;
         // SAFETY: `out` is non-NULL and the caller promises it is writable.
         unsafe { write_json(out, &verification_json(&report)) }
     })

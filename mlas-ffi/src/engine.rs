@@ -3,13 +3,15 @@
 use std::collections::BTreeMap;
 use std::ffi::c_char;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mlas_core::{Clock, Currency, Engine, EngineConfig, Scope};
+use mlas_core::{Clock, Currency, Engine, EngineConfig, Scope, Store};
+use mlas_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use serde::Deserialize;
 
 use crate::boundary::{Failure, Out, Outcome, call, call_void, opt_str_arg, parse_json, str_arg};
-use crate::status::mlas_status;
+use crate::status::{MLAS_ERR_UNSUPPORTED, mlas_status};
 
 /// An MLAS engine: the storage and the settings every operation runs against.
 ///
@@ -21,6 +23,9 @@ use crate::status::mlas_status;
 pub struct mlas_engine {
     pub(crate) inner: Engine,
     clock: Arc<HostClock>,
+    /// The same store as `inner`'s, typed, for what only SQLite can do
+    /// (backups); `None` for an in-memory engine.
+    pub(crate) sqlite: Option<Arc<SqliteStore>>,
 }
 
 /// Who is acting, for which tenant: the first argument of every operation
@@ -59,12 +64,36 @@ struct ConfigJson {
     /// The HMAC key of the keyed audit mode, hex-encoded.
     #[serde(default)]
     audit_key_hex: Option<String>,
+    /// How the SQLite file is opened (`mlas_engine_open` only).
+    #[serde(default)]
+    sqlite: Option<SqliteJson>,
 }
 
-fn config_from_json(text: Option<&str>) -> Outcome<EngineConfig> {
+/// The `"sqlite"` object of the settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SqliteJson {
+    /// `"NORMAL"` or `"FULL"`.
+    #[serde(default)]
+    synchronous: Option<String>,
+    /// Milliseconds a connection waits for another one's lock.
+    #[serde(default)]
+    busy_timeout_ms: Option<u64>,
+}
+
+/// The settings of an engine: the core's, and how to open a SQLite file.
+struct Settings {
+    engine: EngineConfig,
+    sqlite: Option<SqliteJson>,
+}
+
+fn settings_from_json(text: Option<&str>) -> Outcome<Settings> {
     let mut config = EngineConfig::default();
     let Some(text) = text else {
-        return Ok(config);
+        return Ok(Settings {
+            engine: config,
+            sqlite: None,
+        });
     };
     let json: ConfigJson = parse_json(text, "config_json")?;
     for (code, amount) in json.min_payout {
@@ -84,15 +113,59 @@ fn config_from_json(text: Option<&str>) -> Outcome<EngineConfig> {
         })?;
         config.audit_key = Some(key);
     }
-    Ok(config)
+    Ok(Settings {
+        engine: config,
+        sqlite: json.sqlite,
+    })
+}
+
+/// The SQLite options for `path` with the `"sqlite"` settings applied.
+fn sqlite_options(path: &str, json: Option<&SqliteJson>) -> Outcome<SqliteOptions> {
+    let mut options = SqliteOptions::file(path);
+    let Some(json) = json else {
+        return Ok(options);
+    };
+    if let Some(mode) = &json.synchronous {
+        let mode = if mode.eq_ignore_ascii_case("NORMAL") {
+            Synchronous::Normal
+        } else if mode.eq_ignore_ascii_case("FULL") {
+            Synchronous::Full
+        } else {
+            return Err(mlas_core::Error::validation(
+                "sqlite.synchronous",
+                format!("{mode:?} is neither \"NORMAL\" nor \"FULL\""),
+            )
+            .into());
+        };
+        options = options.synchronous(mode);
+    }
+    if let Some(ms) = json.busy_timeout_ms {
+        // SQLite takes the timeout as a C int of milliseconds.
+        if i32::try_from(ms).is_err() {
+            return Err(mlas_core::Error::validation(
+                "sqlite.busy_timeout_ms",
+                format!("{ms} is above {}", i32::MAX),
+            )
+            .into());
+        }
+        options = options.busy_timeout(Duration::from_millis(ms));
+    }
+    Ok(options)
 }
 
 /// Wraps a configured engine in a handle with a host clock.
-pub(crate) fn new_handle(engine: Engine, config: Option<&str>) -> Outcome<Box<mlas_engine>> {
-    let config = config_from_json(config)?;
+fn new_handle(
+    engine: Engine,
+    config: EngineConfig,
+    sqlite: Option<Arc<SqliteStore>>,
+) -> Outcome<Box<mlas_engine>> {
     let clock = Arc::new(HostClock::default());
     let inner = engine.with_config(config)?.with_clock(clock.clone());
-    Ok(Box::new(mlas_engine { inner, clock }))
+    Ok(Box::new(mlas_engine {
+        inner,
+        clock,
+        sqlite,
+    }))
 }
 
 /// Borrows an engine and a scope handle, or fails on NULL.
@@ -123,7 +196,8 @@ pub(crate) unsafe fn handles<'a>(
 ///
 /// Every key is optional. `min_payout` maps a currency to the smallest payout
 /// (a decimal string); `audit_key_hex` switches the audit chain to HMAC-SHA-256
-/// with that key.
+/// with that key. The `"sqlite"` settings of `mlas_engine_open` are
+/// `MLAS_ERR_VALIDATION` here.
 ///
 /// On success `*out_engine` receives a new engine owned by the caller; release
 /// it with `mlas_engine_free`. On failure `*out_engine` is not written.
@@ -141,7 +215,15 @@ pub unsafe extern "C" fn mlas_engine_open_memory(
         let out = Out::new(out_engine, "out_engine")?;
         // SAFETY: the caller promises `config_len` readable bytes or NULL.
         let config = unsafe { opt_str_arg(config_json, config_len, "config_json")? };
-        let handle = new_handle(Engine::in_memory(), config)?;
+        let settings = settings_from_json(config)?;
+        if settings.sqlite.is_some() {
+            return Err(mlas_core::Error::validation(
+                "sqlite",
+                "applies to engines opened on a file with mlas_engine_open",
+            )
+            .into());
+        }
+        let handle = new_handle(Engine::in_memory(), settings.engine, None)?;
         // SAFETY: `out` is non-NULL and the caller promises it is writable.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
@@ -153,7 +235,19 @@ pub unsafe extern "C" fn mlas_engine_open_memory(
 /// processes, may open the same file; every operation is one transaction.
 ///
 /// `path` is the file's path as UTF-8 (`path_len` bytes, no NUL).
-/// `config_json` is optional, as for `mlas_engine_open_memory`.
+/// `config_json` is optional, as for `mlas_engine_open_memory`, and may also
+/// say how the file is opened:
+///
+/// ```json
+/// {"sqlite": {"synchronous": "FULL", "busy_timeout_ms": 10000}}
+/// ```
+///
+/// `synchronous` is `"NORMAL"` (the default: a commit survives a crash of
+/// the process; a power loss may lose the last commits, never corrupt the
+/// file) or `"FULL"` (every commit is on disk before the call returns);
+/// `busy_timeout_ms` (default 5000, at most 2147483647) is how long a
+/// connection waits for another one's lock before the write is retried and,
+/// in the end, fails with `MLAS_ERR_STORAGE`.
 ///
 /// On success `*out_engine` receives a new engine owned by the caller; release
 /// it with `mlas_engine_free` (which closes the file). On failure (for example
@@ -185,9 +279,11 @@ pub unsafe extern "C" fn mlas_engine_open(
             .into());
         }
         // Validate the settings before touching the file.
-        config_from_json(config)?;
-        let store = mlas_sqlite::SqliteStore::open(path)?;
-        let handle = new_handle(Engine::new(store), config)?;
+        let settings = settings_from_json(config)?;
+        let options = sqlite_options(path, settings.sqlite.as_ref())?;
+        let store = Arc::new(SqliteStore::open_with(options)?);
+        let shared: Arc<dyn Store> = store.clone();
+        let handle = new_handle(Engine::from_arc(shared), settings.engine, Some(store))?;
         // SAFETY: `out` is non-NULL and the caller promises it is writable.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
@@ -209,6 +305,51 @@ pub unsafe extern "C" fn mlas_engine_free(engine: *mut mlas_engine) {
             drop(unsafe { Box::from_raw(engine) });
         }
     });
+}
+
+/// Writes a consistent copy of the engine's SQLite database, every tenant in
+/// it, to a new file at `path` (UTF-8, `path_len` bytes, no NUL), while the
+/// engine stays in use: other threads may go on calling it. The copy is one
+/// self-contained file (no `-wal` or `-shm` companions) that
+/// `mlas_engine_open` opens. Copying the database file by hand is not a
+/// backup: its `-wal` file may hold the latest commits.
+///
+/// Fails with `MLAS_ERR_VALIDATION` when `path` already exists (a backup
+/// never overwrites) or is empty, `MLAS_ERR_STORAGE` when SQLite cannot
+/// write it, and `MLAS_ERR_UNSUPPORTED` for an engine from
+/// `mlas_engine_open_memory`, which has no database file to copy. On failure
+/// no file is left at `path`, except a partial one SQLite could not remove.
+///
+/// # Safety
+/// `engine` is NULL or a live engine; `path` is NULL or points to `path_len`
+/// readable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mlas_engine_backup(
+    engine: *const mlas_engine,
+    path: *const c_char,
+    path_len: usize,
+) -> mlas_status {
+    call(|| {
+        // SAFETY: the caller promises a live handle or NULL.
+        let engine = unsafe { engine.as_ref() }.ok_or_else(|| Failure::null("engine"))?;
+        // SAFETY: the caller promises `path_len` readable bytes or NULL.
+        let path = unsafe { str_arg(path, path_len, "path")? };
+        if path.is_empty() || path.contains('\0') {
+            return Err(mlas_core::Error::validation(
+                "path",
+                "must be a non-empty path without NUL",
+            )
+            .into());
+        }
+        let store = engine.sqlite.as_ref().ok_or_else(|| {
+            Failure::new(
+                MLAS_ERR_UNSUPPORTED,
+                "an in-memory engine has no database file to back up",
+            )
+        })?;
+        store.backup_to(path)?;
+        Ok(())
+    })
 }
 
 /// Fixes the engine's clock at `micros` microseconds since the Unix epoch, UTC.

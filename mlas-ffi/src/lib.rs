@@ -21,7 +21,9 @@
 //! - structured inputs and results are JSON documents whose schema each
 //!   function documents;
 //! - no panic crosses the boundary: each exported body runs under
-//!   `catch_unwind` and a panic becomes `MLAS_ERR_INTERNAL`.
+//!   `catch_unwind` and a panic becomes `MLAS_ERR_INTERNAL`;
+//! - libmlas logs nothing anywhere until the host installs a log callback
+//!   with `mlas_log_set_callback` (`log.rs`).
 //!
 //! ## Quick start (C)
 //!
@@ -59,6 +61,7 @@ mod boundary;
 pub mod commission;
 pub mod engine;
 mod json;
+pub mod log;
 pub mod metrics;
 pub mod payout;
 pub mod rule;
@@ -125,6 +128,7 @@ pub extern "C" fn mlas_status_name(status: mlas_status) -> *const c_char {
         Some("MLAS_ERR_INVALID_JSON") => c"MLAS_ERR_INVALID_JSON",
         Some("MLAS_ERR_INTERNAL") => c"MLAS_ERR_INTERNAL",
         Some("MLAS_ERR_INVALID_ARGUMENT") => c"MLAS_ERR_INVALID_ARGUMENT",
+        Some("MLAS_ERR_UNSUPPORTED") => c"MLAS_ERR_UNSUPPORTED",
         _ => c"MLAS_UNKNOWN_STATUS",
     };
     name.as_ptr()

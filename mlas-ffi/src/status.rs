@@ -47,9 +47,13 @@ pub const MLAS_ERR_INTERNAL: mlas_status = 103;
 /// An integer argument was out of range (an enum value that does not exist, a
 /// length above `PTRDIFF_MAX`, a time outside the representable range).
 pub const MLAS_ERR_INVALID_ARGUMENT: mlas_status = 104;
+/// The operation is not available for this handle or in this process: a
+/// backup of an in-memory engine, a log callback when another `tracing`
+/// subscriber already owns the process. Nothing was changed.
+pub const MLAS_ERR_UNSUPPORTED: mlas_status = 105;
 
 /// Every status, with its name. The Rust tests and `mlas_status_name` use it.
-pub(crate) const ALL: [(mlas_status, &str); 13] = [
+pub(crate) const ALL: [(mlas_status, &str); 14] = [
     (MLAS_OK, "MLAS_OK"),
     (MLAS_ERR_VALIDATION, "MLAS_ERR_VALIDATION"),
     (MLAS_ERR_NOT_FOUND, "MLAS_ERR_NOT_FOUND"),
@@ -63,6 +67,7 @@ pub(crate) const ALL: [(mlas_status, &str); 13] = [
     (MLAS_ERR_INVALID_JSON, "MLAS_ERR_INVALID_JSON"),
     (MLAS_ERR_INTERNAL, "MLAS_ERR_INTERNAL"),
     (MLAS_ERR_INVALID_ARGUMENT, "MLAS_ERR_INVALID_ARGUMENT"),
+    (MLAS_ERR_UNSUPPORTED, "MLAS_ERR_UNSUPPORTED"),
 ];
 
 // Compile-time checks that the published values are exactly these numbers:
@@ -81,6 +86,7 @@ const _: () = {
     assert!(MLAS_ERR_INVALID_JSON == 102);
     assert!(MLAS_ERR_INTERNAL == 103);
     assert!(MLAS_ERR_INVALID_ARGUMENT == 104);
+    assert!(MLAS_ERR_UNSUPPORTED == 105);
     // No two statuses share a value.
     let mut i = 0;
     while i < ALL.len() {

@@ -394,3 +394,303 @@ fn unexpected_callback_answers_never_count_as_paid_or_failed() {
     // a local that outlives the call, or NULL where NULL is under test.
     unsafe { payout::mlas_provider_free(provider) };
 }
+
+// ---- SQLite settings, backups, and audit verification by range and archive.
+
+/// A UTF-8 argument as pointer + length.
+fn arg(text: &str) -> (*const c_char, usize) {
+    (text.as_ptr().cast(), text.len())
+}
+
+/// Opens an engine on `path` with `config`; the status and the handle.
+fn open_file(path: &std::path::Path, config: Option<&str>) -> (mlas_status, *mut mlas_engine) {
+    let path = path.to_str().unwrap();
+    let (config_ptr, config_len) = config.map_or((ptr::null(), 0), arg);
+    let mut engine = ptr::null_mut();
+    // SAFETY: every pointer is a live handle or string from this library,
+    // a local that outlives the call, or NULL where NULL is under test.
+    let status = unsafe {
+        engine::mlas_engine_open(
+            path.as_ptr().cast(),
+            path.len(),
+            config_ptr,
+            config_len,
+            &raw mut engine,
+        )
+    };
+    (status, engine)
+}
+
+impl Fixture {
+    /// A fixture over a SQLite file instead of memory.
+    fn file(path: &std::path::Path) -> Self {
+        let (status, engine) = open_file(path, None);
+        assert_eq!(status, MLAS_OK, "{}", last_error());
+        let mut fx = Fixture::new();
+        // SAFETY: the memory engine made by `new` is replaced and freed once.
+        unsafe { mlas_engine_free(fx.engine) };
+        fx.engine = engine;
+        // SAFETY: a live engine.
+        assert_eq!(
+            unsafe { mlas_engine_set_time(engine, 1_769_947_200_000_000) },
+            MLAS_OK
+        );
+        fx
+    }
+
+    fn affiliate(&self, id: &str) {
+        let doc = format!(
+            r#"{{"id":"{id}","name":"Ann","email":"ann@example.com","commission_rate":"10"}}"#
+        );
+        let (status, out) = self.create(&doc);
+        assert_eq!(status, MLAS_OK, "{}", last_error());
+        take(out);
+    }
+
+    /// Calls an audit verification; the status and the report, if any.
+    fn verify(
+        &self,
+        f: impl FnOnce(*const mlas_engine, *const mlas_scope, *mut *mut c_char) -> mlas_status,
+    ) -> (mlas_status, Option<serde_json::Value>) {
+        let mut out = ptr::null_mut();
+        let status = f(self.engine, self.scope, &raw mut out);
+        let report = (!out.is_null()).then(|| serde_json::from_str(&take(out)).unwrap());
+        (status, report)
+    }
+
+    fn verify_archives(&self, paths: &str) -> (mlas_status, Option<serde_json::Value>) {
+        let (p, n) = arg(paths);
+        // SAFETY: every pointer is a live handle or string from this library,
+        // a local that outlives the call, or NULL where NULL is under test.
+        self.verify(|e, s, out| unsafe { audit::mlas_audit_verify_archives(e, s, p, n, out) })
+    }
+
+    fn verify_range(&self, from: u64, through: u64) -> (mlas_status, Option<serde_json::Value>) {
+        // SAFETY: every pointer is a live handle or string from this library,
+        // a local that outlives the call, or NULL where NULL is under test.
+        self.verify(|e, s, out| unsafe { audit::mlas_audit_verify_range(e, s, from, through, out) })
+    }
+}
+
+#[test]
+fn sqlite_settings_reach_the_store_and_bad_ones_touch_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("settings.db");
+
+    let (status, engine) = open_file(
+        &path,
+        Some(r#"{"sqlite":{"synchronous":"FULL","busy_timeout_ms":250}}"#),
+    );
+    assert_eq!(status, MLAS_OK, "{}", last_error());
+    // SAFETY: a live engine, freed below.
+    let options = unsafe { &*engine }
+        .sqlite
+        .as_ref()
+        .unwrap()
+        .options()
+        .clone();
+    assert_eq!(options.synchronous, mlas_sqlite::Synchronous::Full);
+    assert_eq!(options.busy_timeout, std::time::Duration::from_millis(250));
+    // SAFETY: a live engine, freed once.
+    unsafe { mlas_engine_free(engine) };
+
+    let other = dir.path().join("never.db");
+    for bad in [
+        r#"{"sqlite":{"synchronous":"OFF"}}"#,
+        r#"{"sqlite":{"busy_timeout_ms":2147483648}}"#,
+        r#"{"sqlite":{"busy_timeout_ms":-1}}"#,
+        r#"{"sqlite":{"journal_mode":"DELETE"}}"#,
+        r#"{"sqlite":{"synchronous":0}}"#,
+    ] {
+        let (status, engine) = open_file(&other, Some(bad));
+        assert_eq!(status, MLAS_ERR_VALIDATION, "{bad}: {}", last_error());
+        assert!(engine.is_null());
+        assert!(!other.exists(), "{bad} created the file");
+    }
+
+    // The settings of a file mean nothing to a memory engine: refused.
+    let (p, n) = arg(r#"{"sqlite":{"synchronous":"NORMAL"}}"#);
+    let mut engine = ptr::null_mut();
+    // SAFETY: every pointer is a live handle or string from this library,
+    // a local that outlives the call, or NULL where NULL is under test.
+    let status = unsafe { mlas_engine_open_memory(p, n, &raw mut engine) };
+    assert_eq!(status, MLAS_ERR_VALIDATION);
+    assert!(engine.is_null());
+}
+
+#[test]
+fn a_backup_is_a_database_that_opens_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = Fixture::file(&dir.path().join("live.db"));
+    fx.affiliate("aff-backup");
+
+    let target = dir.path().join("copy.db");
+    let (p, n) = arg(target.to_str().unwrap());
+    // SAFETY: every pointer is a live handle or string from this library,
+    // a local that outlives the call, or NULL where NULL is under test.
+    unsafe {
+        assert_eq!(engine::mlas_engine_backup(fx.engine, p, n), MLAS_OK);
+        assert_eq!(
+            engine::mlas_engine_backup(fx.engine, p, n),
+            MLAS_ERR_VALIDATION
+        );
+        assert!(last_error().contains("already exists"), "{}", last_error());
+        assert_eq!(
+            engine::mlas_engine_backup(ptr::null(), p, n),
+            MLAS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            engine::mlas_engine_backup(fx.engine, ptr::null(), 0),
+            MLAS_ERR_NULL_POINTER
+        );
+        assert_eq!(
+            engine::mlas_engine_backup(fx.engine, p, 0),
+            MLAS_ERR_VALIDATION
+        );
+    }
+
+    let copy = Fixture::file(&target);
+    copy.affiliate("aff-after");
+    let id = "aff-backup";
+    let mut out = ptr::null_mut();
+    // SAFETY: every pointer is a live handle or string from this library,
+    // a local that outlives the call, or NULL where NULL is under test.
+    let status = unsafe {
+        affiliate::mlas_affiliate_get(
+            copy.engine,
+            copy.scope,
+            id.as_ptr().cast(),
+            id.len(),
+            &raw mut out,
+        )
+    };
+    assert_eq!(status, MLAS_OK, "{}", last_error());
+    take(out);
+
+    // An in-memory engine has nothing to copy.
+    let memory = Fixture::new();
+    let target = dir.path().join("memory.db");
+    let (p, n) = arg(target.to_str().unwrap());
+    // SAFETY: every pointer is a live handle or string from this library,
+    // a local that outlives the call, or NULL where NULL is under test.
+    let status = unsafe { engine::mlas_engine_backup(memory.engine, p, n) };
+    assert_eq!(status, MLAS_ERR_UNSUPPORTED);
+    assert!(!target.exists());
+}
+
+#[test]
+fn a_range_of_the_chain_verifies_and_an_empty_range_is_refused() {
+    let fx = Fixture::new();
+    for id in ["aff-r1", "aff-r2", "aff-r3"] {
+        fx.affiliate(id);
+    }
+
+    let (status, report) = fx.verify_range(2, 3);
+    assert_eq!(status, MLAS_OK, "{}", last_error());
+    let report = report.unwrap();
+    assert_eq!(report["intact"], true);
+    assert_eq!(report["head"]["seq"], 3);
+
+    let (status, report) = fx.verify_range(2, 0);
+    assert_eq!(status, MLAS_OK);
+    assert_eq!(report.unwrap()["head"]["seq"], 3);
+
+    for (from, through) in [(0, 0), (0, 2), (3, 2)] {
+        let (status, report) = fx.verify_range(from, through);
+        assert_eq!(status, MLAS_ERR_VALIDATION, "{from}..={through}");
+        assert!(report.is_none());
+    }
+    // SAFETY: NULL handles are refused before anything is read.
+    let status =
+        unsafe { audit::mlas_audit_verify_range(ptr::null(), fx.scope, 1, 0, ptr::null_mut()) };
+    assert_eq!(status, MLAS_ERR_NULL_POINTER);
+}
+
+unsafe extern "C" fn append(user_data: *mut std::ffi::c_void, bytes: *const u8, len: usize) -> i32 {
+    // SAFETY: the tests pass a `Vec<u8>` as user data; libmlas passes `len` bytes.
+    unsafe {
+        (*user_data.cast::<Vec<u8>>()).extend_from_slice(std::slice::from_raw_parts(bytes, len));
+    }
+    0
+}
+
+#[test]
+fn archives_and_the_database_verify_as_one_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let fx = Fixture::file(&dir.path().join("archived.db"));
+    fx.affiliate("aff-a1");
+    fx.affiliate("aff-a2");
+    // SAFETY: a live engine.
+    assert_eq!(
+        unsafe { mlas_engine_set_time(fx.engine, 1_772_539_200_000_000) },
+        MLAS_OK
+    );
+    fx.affiliate("aff-a3");
+
+    let mut archive = Vec::<u8>::new();
+    let mut out = ptr::null_mut();
+    // SAFETY: every pointer is a live handle or string from this library,
+    // a local that outlives the call, or NULL where NULL is under test.
+    let status = unsafe {
+        audit::mlas_audit_archive(
+            fx.engine,
+            fx.scope,
+            1_772_539_200_000_000,
+            Some(append),
+            (&raw mut archive).cast(),
+            &raw mut out,
+        )
+    };
+    assert_eq!(status, MLAS_OK, "{}", last_error());
+    let outcome: serde_json::Value = serde_json::from_str(&take(out)).unwrap();
+    assert_eq!(outcome["records"], 2);
+    let path = dir.path().join("archive-1.jsonl");
+    std::fs::write(&path, &archive).unwrap();
+    let paths = serde_json::to_string(&[path.to_str().unwrap()]).unwrap();
+
+    let (status, report) = fx.verify_archives(&paths);
+    assert_eq!(status, MLAS_OK, "{}", last_error());
+    let report = report.unwrap();
+    assert_eq!(report["intact"], true, "{report}");
+    assert_eq!(report["broken"], serde_json::Value::Null);
+
+    // Without its archive, the database does not start at genesis: a finding.
+    let (status, report) = fx.verify_archives("[]");
+    assert_eq!(status, MLAS_OK);
+    assert_eq!(report.unwrap()["intact"], false);
+
+    // A changed archive is a finding too.
+    let text = String::from_utf8(archive)
+        .unwrap()
+        .replace("aff-a1", "aff-z1");
+    let tampered = dir.path().join("tampered.jsonl");
+    std::fs::write(&tampered, text).unwrap();
+    let paths = serde_json::to_string(&[tampered.to_str().unwrap()]).unwrap();
+    let (status, report) = fx.verify_archives(&paths);
+    assert_eq!(status, MLAS_OK);
+    let report = report.unwrap();
+    assert_eq!(report["intact"], false);
+    assert_eq!(report["broken"]["seq"], 1, "{report}");
+
+    // A range cannot start inside the archived part.
+    let (status, _) = fx.verify_range(1, 0);
+    assert_eq!(status, MLAS_ERR_VALIDATION);
+
+    // Files that cannot be read, and documents of the wrong shape, fail.
+    let missing = dir.path().join("missing.jsonl");
+    let paths = serde_json::to_string(&[missing.to_str().unwrap()]).unwrap();
+    let (status, report) = fx.verify_archives(&paths);
+    assert_eq!(status, MLAS_ERR_STORAGE);
+    assert!(last_error().contains("missing.jsonl"), "{}", last_error());
+    assert!(report.is_none());
+    for (bad, expected) in [
+        ("{}", MLAS_ERR_VALIDATION),
+        ("[1]", MLAS_ERR_VALIDATION),
+        (r#"[""]"#, MLAS_ERR_VALIDATION),
+        ("[", MLAS_ERR_INVALID_JSON),
+    ] {
+        let (status, report) = fx.verify_archives(bad);
+        assert_eq!(status, expected, "{bad}");
+        assert!(report.is_none());
+    }
+}

@@ -24,14 +24,14 @@ static inline void harness_check(int ok, const char *what, const char *file, int
 }
 
 /* A check that `call` returns `status`. */
-#define EXPECT_STATUS(call, status)                                                         \
-    do {                                                                                    \
-        mlas_status got_ = (call);                                                          \
-        if (got_ != (status)) {                                                             \
-            fprintf(stderr, "%s:%d: got %s, expected %s\n", __FILE__, __LINE__,             \
-                    mlas_status_name(got_), mlas_status_name(status));                      \
-        }                                                                                   \
-        harness_check(got_ == (status), #call, __FILE__, __LINE__);                         \
+#define EXPECT_STATUS(call, status)                                             \
+    do {                                                                        \
+        mlas_status got_ = (call);                                              \
+        if (got_ != (status)) {                                                 \
+            fprintf(stderr, "%s:%d: got %s, expected %s\n", __FILE__, __LINE__, \
+                    mlas_status_name(got_), mlas_status_name(status));          \
+        }                                                                       \
+        harness_check(got_ == (status), #call, __FILE__, __LINE__);             \
     } while (0)
 
 #define EXPECT(cond) harness_check((cond) != 0, #cond, __FILE__, __LINE__)

@@ -12,11 +12,12 @@ int main(int argc, char **argv) {
     remove(path);
     REQUIRE_OK(mlas_engine_open(S(path), S("{\"min_payout\":{\"USD\":\"50.00\"}}"), &engine));
     REQUIRE_OK(mlas_scope_new(S("org-123"), S("c-tests"), &scope));
-    EXPECT_STATUS(mlas_affiliate_create(engine, scope,
-                                        S("{\"id\":\"aff-1\",\"name\":\"Ann\",\"email\":\"ann@example.com\","
-                                          "\"commission_rate\":\"12.5\"}"),
-                                        &json),
-                  MLAS_OK);
+    EXPECT_STATUS(
+        mlas_affiliate_create(engine, scope,
+                              S("{\"id\":\"aff-1\",\"name\":\"Ann\",\"email\":\"ann@example.com\","
+                                "\"commission_rate\":\"12.5\"}"),
+                              &json),
+        MLAS_OK);
     mlas_string_free(json);
     mlas_engine_free(engine);
 
@@ -29,11 +30,12 @@ int main(int argc, char **argv) {
 
     /* An affiliate id is unique in its tenant: creating it again is a conflict. */
     json = NULL;
-    EXPECT_STATUS(mlas_affiliate_create(engine, scope,
-                                        S("{\"id\":\"aff-1\",\"name\":\"Ann\",\"email\":\"ann@example.com\","
-                                          "\"commission_rate\":\"12.5\"}"),
-                                        &json),
-                  MLAS_ERR_CONFLICT);
+    EXPECT_STATUS(
+        mlas_affiliate_create(engine, scope,
+                              S("{\"id\":\"aff-1\",\"name\":\"Ann\",\"email\":\"ann@example.com\","
+                                "\"commission_rate\":\"12.5\"}"),
+                              &json),
+        MLAS_ERR_CONFLICT);
     EXPECT(json == NULL);
 
     mlas_scope_free(scope);
