@@ -10,8 +10,8 @@
 #      libmlas.a and runs it (the C side is instrumented, the Rust library is
 #      not; ASan's allocator and leak checker still see every allocation),
 #   7. checks that mlas.h also compiles as C and as C++,
-#   8. checks the C sources with clang-format (mlas-ffi/.clang-format), when
-#      clang-format is installed; MLAS_SKIP_FORMAT=1 skips it.
+#   8. checks the C sources with clang-format (mlas-ffi/.clang-format, installed
+#      from apt when missing); MLAS_SKIP_FORMAT=1 skips it.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -26,12 +26,20 @@ profile_dir="$target_dir/debug"
 out="$target_dir/c-tests"
 cflags=(-std=c11 -Wall -Wextra -Wpedantic -Werror -g -I"$here/include")
 
-if ! command -v valgrind >/dev/null 2>&1; then
-    echo "valgrind is missing; installing it"
-    apt-get install -y valgrind >/dev/null 2>&1 || {
-        apt-get update >/dev/null
-        apt-get install -y valgrind >/dev/null
-    }
+# The tools come from apt on a fresh machine (CI runs as root).
+install_tool() {
+    local command="$1" package="$2"
+    if ! command -v "$command" >/dev/null 2>&1; then
+        echo "$command is missing; installing $package"
+        apt-get install -y "$package" >/dev/null 2>&1 || {
+            apt-get update >/dev/null
+            apt-get install -y "$package" >/dev/null
+        }
+    fi
+}
+install_tool valgrind valgrind
+if [ "${MLAS_SKIP_FORMAT:-0}" != 1 ]; then
+    install_tool clang-format clang-format
 fi
 
 echo "== building libmlas"
@@ -107,7 +115,7 @@ done
 
 if [ "${MLAS_SKIP_FORMAT:-0}" = 1 ]; then
     echo "== clang-format: skipped (MLAS_SKIP_FORMAT=1)"
-elif command -v clang-format >/dev/null 2>&1; then
+else
     echo "== clang-format"
     sources=("$root"/examples/c/*.c "$here"/tests/c/*.c "$here"/tests/c/*.h)
     if clang-format --style=file:"$here/.clang-format" --dry-run --Werror "${sources[@]}"; then
@@ -116,8 +124,6 @@ elif command -v clang-format >/dev/null 2>&1; then
         failed=$((failed + 1))
         echo "FAILED: clang-format; fix with: clang-format -i --style=file:mlas-ffi/.clang-format ${sources[*]#"$root"/}" >&2
     fi
-else
-    echo "== clang-format: not installed (apt-get install clang-format); check skipped"
 fi
 
 echo "c-tests: $passed passed, $failed failed"
