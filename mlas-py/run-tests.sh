@@ -24,9 +24,17 @@ step "wheel (pip wheel ./mlas-py, release build)"
 "$python" -m venv "$work/venv"
 venv="$work/venv/bin"
 "$venv/pip" wheel --quiet --no-deps --wheel-dir "$work/dist" "$here"
+# ruff is pinned to one minor release: its formatter's style changes between them.
 "$venv/pip" install --quiet "$work"/dist/mlas-*.whl "pytest>=8" "hypothesis>=6" "mypy>=1.10" \
-    "maturin>=1.14,<2"
+    "maturin>=1.14,<2" "ruff>=0.17,<0.18"
 "$venv/python" -c 'import mlas, sys; print("mlas", mlas.__version__, "from", mlas.__file__)'
+
+step "ruff (lint, format check)"
+# One configuration (mlas-py/pyproject.toml) for the package, its tests and the
+# Python runbook at the root.
+lint_paths=("$here/python" "$here/tests" "$here/../examples/runbook.py")
+"$venv/ruff" check --config "$here/pyproject.toml" "${lint_paths[@]}"
+"$venv/ruff" format --check --config "$here/pyproject.toml" "${lint_paths[@]}"
 
 step "pytest"
 (cd "$here" && "$venv/python" -m pytest -W error -p no:cacheprovider tests)

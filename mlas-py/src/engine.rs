@@ -22,8 +22,10 @@ use crate::audit::{AuditRecord, AuditVerification, Checkpoint, Health};
 use crate::convert::{currency, decimal, id, opt_decimal, opt_id, text, utc};
 use crate::errors::{core, run, validation};
 use crate::input::{RuleArgs, SaleArgs, SaleInput, payout};
+use crate::output::Output;
 use crate::payouts::{
-    BatchStats, Metrics, Payout, PayoutBatch, PyProvider, ScheduleOutcome, SimulatedProvider,
+    BatchStats, FileProvider, Metrics, Payout, PayoutBatch, PyProvider, ScheduleOutcome,
+    SimulatedProvider,
 };
 use crate::types::{
     Adjustment, Affiliate, AuditHead, Commission, Explanation, RecalculationOutcome, Refund,
@@ -142,10 +144,11 @@ pub struct Engine {
     sqlite: Option<Arc<mlas_sqlite::SqliteStore>>,
 }
 
-/// A provider argument: the simulated provider, or any Python object with
-/// `send` and `status`.
+/// A provider argument: the simulated provider, the file provider, or any
+/// Python object with `send` and `status`.
 enum Provider {
     Simulated(Arc<mlas_core::SimulatedProvider>),
+    File(Arc<mlas_core::provider::FileProvider>),
     Python(PyProvider),
 }
 
@@ -154,12 +157,16 @@ impl Provider {
         if let Ok(sim) = provider.cast::<SimulatedProvider>() {
             return Ok(Provider::Simulated(sim.get().inner.clone()));
         }
+        if let Ok(file) = provider.cast::<FileProvider>() {
+            return Ok(Provider::File(file.get().inner.clone()));
+        }
         Ok(Provider::Python(PyProvider::new(provider)?))
     }
 
     fn get(&self) -> &dyn mlas_core::provider::PayoutProvider {
         match self {
             Provider::Simulated(sim) => sim.as_ref(),
+            Provider::File(file) => file.as_ref(),
             Provider::Python(p) => p,
         }
     }
@@ -239,11 +246,18 @@ impl Engine {
     }
 
     /// An engine over a SQLite file, created (and migrated) if needed.
-    /// `synchronous` is `"NORMAL"` (the default, with WAL) or `"FULL"`.
+    ///
+    /// SQLite settings: `synchronous` is `"NORMAL"` (the default, with WAL) or
+    /// `"FULL"`; `busy_timeout` (seconds, or a `timedelta`; default 5 s) is how
+    /// long a connection waits for another one's lock; `max_write_attempts`
+    /// (default 8) is how many times a write transaction is tried while the
+    /// database stays busy; `max_idle_readers` (default 4) is how many idle
+    /// read connections are kept for reuse.
     #[staticmethod]
     #[pyo3(signature = (
         path, *, clock=None, actor="mlas", min_payout=None, max_payout_attempts=3,
-        audit_key=None, synchronous="NORMAL"
+        audit_key=None, synchronous="NORMAL", busy_timeout=None, max_write_attempts=None,
+        max_idle_readers=None
     ))]
     #[allow(clippy::too_many_arguments)] // the engine's settings
     fn open(
@@ -255,19 +269,18 @@ impl Engine {
         max_payout_attempts: u32,
         audit_key: Option<&Bound<'_, PyBytes>>,
         synchronous: &str,
+        busy_timeout: Option<&Bound<'_, PyAny>>,
+        max_write_attempts: Option<i64>,
+        max_idle_readers: Option<i64>,
     ) -> PyResult<Self> {
-        let synchronous = match synchronous {
-            "NORMAL" => mlas_sqlite::Synchronous::Normal,
-            "FULL" => mlas_sqlite::Synchronous::Full,
-            other => {
-                return Err(validation(
-                    py,
-                    "synchronous",
-                    format!("{other:?} is not NORMAL or FULL"),
-                ));
-            }
-        };
-        let options = mlas_sqlite::SqliteOptions::file(path).synchronous(synchronous);
+        let options = sqlite_options(
+            py,
+            path,
+            synchronous,
+            busy_timeout,
+            max_write_attempts,
+            max_idle_readers,
+        )?;
         let store = Arc::new(run(py, || mlas_sqlite::SqliteStore::open_with(options))?);
         let mut engine = Engine::configured(
             py,
@@ -954,8 +967,9 @@ impl Engine {
         Ok(ScheduleOutcome { inner })
     }
 
-    /// Processes a batch through `provider` (a `SimulatedProvider` or any object
-    /// with `send(instruction)` and `status(key)`); returns its statistics.
+    /// Processes a batch through `provider` (a `SimulatedProvider`, a
+    /// `FileProvider` or any object with `send(instruction)` and
+    /// `status(key)`); returns its statistics.
     #[pyo3(signature = (batch_id, *, tenant, provider, force=false, actor=None))]
     fn process_batch(
         &self,
@@ -1111,6 +1125,29 @@ impl Engine {
         Ok(AuditVerification { inner })
     }
 
+    /// Verifies the records `from_seq..=through_seq` only. `from_seq=None`
+    /// starts at the first record in the database (after any archived ones),
+    /// `through_seq=None` ends at the head. The record before `from_seq` is
+    /// checked too, so the range's first link is verified, and is counted.
+    #[pyo3(signature = (from_seq=None, through_seq=None, *, tenant))]
+    fn verify_audit_range(
+        &self,
+        py: Python<'_>,
+        from_seq: Option<u64>,
+        through_seq: Option<u64>,
+        tenant: &str,
+    ) -> PyResult<AuditVerification> {
+        let scope = self.scope(py, tenant, None)?;
+        let inner = run(py, || {
+            let from_seq = match from_seq {
+                Some(seq) => seq,
+                None => first_stored_seq(&self.inner, &scope)?,
+            };
+            self.inner.verify_audit_range(&scope, from_seq, through_seq)
+        })?;
+        Ok(AuditVerification { inner })
+    }
+
     /// The chain head as a `Checkpoint` to keep outside the database.
     #[pyo3(signature = (*, tenant))]
     fn checkpoint(&self, py: Python<'_>, tenant: &str) -> PyResult<Checkpoint> {
@@ -1170,14 +1207,16 @@ impl Engine {
         ))
     }
 
-    /// Streams records to a new file at `path` as JSON Lines (`format="jsonl"`,
-    /// verifiable on its own) or CSV (`format="csv"`, for people). Returns how
-    /// many records were written.
-    #[pyo3(signature = (path, *, tenant, format="jsonl", from_seq=None, through_seq=None))]
+    /// Streams records as JSON Lines (`format="jsonl"`, verifiable on its own)
+    /// or CSV (`format="csv"`, for people) to `target`: a path (a new file is
+    /// created; an existing one is an error) or a binary file object with
+    /// `write(bytes)`, written in chunks of 64 KiB. Returns how many records
+    /// were written.
+    #[pyo3(signature = (target, *, tenant, format="jsonl", from_seq=None, through_seq=None))]
     fn export_audit(
         &self,
         py: Python<'_>,
-        path: std::path::PathBuf,
+        target: &Bound<'_, PyAny>,
         tenant: &str,
         format: &str,
         from_seq: Option<u64>,
@@ -1199,42 +1238,46 @@ impl Engine {
             from_seq,
             through_seq,
         };
+        let output = Output::from_py(target, "target")?;
+        let mut sink = None;
         let summary = run(py, || {
-            let mut out = new_file(&path)?;
+            let out = sink.insert(output.open()?);
             let summary = if csv {
-                self.inner.export_audit_csv(&scope, range, &mut out)?
+                self.inner.export_audit_csv(&scope, range, out)?
             } else {
-                self.inner.export_audit_jsonl(&scope, range, &mut out)?
+                self.inner.export_audit_jsonl(&scope, range, out)?
             };
-            std::io::Write::flush(&mut out)
+            std::io::Write::flush(out)
                 .map_err(|e| mlas_core::Error::storage(format!("cannot write the export: {e}")))?;
             Ok(summary)
-        })?;
-        Ok(summary.records)
+        });
+        finish(sink, summary).map(|s| s.records)
     }
 
-    /// Archives the records older than `before` into a new JSON Lines file at
-    /// `path`, deletes them and keeps a checkpoint so the rest still verifies.
-    /// Returns how many records were archived.
-    #[pyo3(signature = (path, *, tenant, before, actor=None))]
+    /// Archives the records older than `before` as JSON Lines into `target`
+    /// (a path for a new file, synced to disk before anything is deleted, or a
+    /// binary file object with `write(bytes)`, written in chunks and flushed
+    /// if it has `flush()`), deletes them and keeps a checkpoint so the rest
+    /// still verifies. Returns how many records were archived. When it raises,
+    /// nothing was deleted, but the target may hold a partial archive.
+    #[pyo3(signature = (target, *, tenant, before, actor=None))]
     fn archive_audit(
         &self,
         py: Python<'_>,
-        path: std::path::PathBuf,
+        target: &Bound<'_, PyAny>,
         tenant: &str,
         before: &Bound<'_, PyAny>,
         actor: Option<&str>,
     ) -> PyResult<u64> {
         let scope = self.scope(py, tenant, actor)?;
         let before = utc(before, "before")?;
+        let output = Output::from_py(target, "target")?;
+        let mut sink = None;
         let outcome = run(py, || {
-            let mut out = new_file(&path)?;
-            let outcome = self.inner.archive_audit(&scope, before, &mut out)?;
-            std::io::Write::flush(&mut out)
-                .map_err(|e| mlas_core::Error::storage(format!("cannot write the archive: {e}")))?;
-            Ok(outcome)
-        })?;
-        Ok(outcome.records)
+            let out = sink.insert(output.open()?);
+            self.inner.archive_audit(&scope, before, out)
+        });
+        finish(sink, outcome).map(|o| o.records)
     }
 
     /// Verifies archive files (oldest first) and then the chain in the database
@@ -1273,19 +1316,109 @@ impl Engine {
     }
 }
 
-/// Creates a new file for an export or archive; an existing one is an error.
-fn new_file(path: &std::path::Path) -> mlas_core::Result<std::io::BufWriter<std::fs::File>> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map(std::io::BufWriter::new)
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                mlas_core::Error::validation("path", format!("{} already exists", path.display()))
-            } else {
-                mlas_core::Error::storage(format!("cannot create {}: {e}", path.display()))
-            }
+/// The answer of an export or archive: the exception the host's file object
+/// raised, if any, comes first (the core only saw an I/O error).
+fn finish<T>(sink: Option<crate::output::Sink>, result: PyResult<T>) -> PyResult<T> {
+    match sink.and_then(crate::output::Sink::finish) {
+        Some(err) => Err(err),
+        None => result,
+    }
+}
+
+/// The sequence number of the first record still in the database: 1, or the
+/// one after the archiving anchor.
+fn first_stored_seq(engine: &mlas_core::Engine, scope: &Scope) -> mlas_core::Result<u64> {
+    let mut anchor = 0;
+    engine.store().read(&mut |tx| {
+        anchor = tx.audit_anchor(scope.tenant())?.map_or(0, |a| a.seq);
+        Ok(())
+    })?;
+    Ok(anchor + 1)
+}
+
+/// The SQLite options `Engine.open` takes, checked.
+fn sqlite_options(
+    py: Python<'_>,
+    path: std::path::PathBuf,
+    synchronous: &str,
+    busy_timeout: Option<&Bound<'_, PyAny>>,
+    max_write_attempts: Option<i64>,
+    max_idle_readers: Option<i64>,
+) -> PyResult<mlas_sqlite::SqliteOptions> {
+    let synchronous = match synchronous {
+        "NORMAL" => mlas_sqlite::Synchronous::Normal,
+        "FULL" => mlas_sqlite::Synchronous::Full,
+        other => {
+            return Err(validation(
+                py,
+                "synchronous",
+                format!("{other:?} is not NORMAL or FULL"),
+            ));
+        }
+    };
+    let mut options = mlas_sqlite::SqliteOptions::file(path).synchronous(synchronous);
+    if let Some(timeout) = busy_timeout.filter(|t| !t.is_none()) {
+        options = options.busy_timeout(duration(py, timeout, "busy_timeout")?);
+    }
+    if let Some(attempts) = max_write_attempts {
+        let attempts = u32::try_from(attempts)
+            .ok()
+            .filter(|a| *a > 0)
+            .ok_or_else(|| {
+                validation(
+                    py,
+                    "max_write_attempts",
+                    format!("{attempts} is not a positive count"),
+                )
+            })?;
+        options = options.max_write_attempts(attempts);
+    }
+    if let Some(readers) = max_idle_readers {
+        let readers = usize::try_from(readers).map_err(|_| {
+            validation(
+                py,
+                "max_idle_readers",
+                format!("{readers} is not a count (0 or more)"),
+            )
+        })?;
+        options = options.max_idle_readers(readers);
+    }
+    Ok(options)
+}
+
+/// A non-negative duration: a `datetime.timedelta`, or seconds as an `int`
+/// or `float` (as `sqlite3.connect(timeout=...)` takes it).
+fn duration(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    field: &str,
+) -> PyResult<std::time::Duration> {
+    use pyo3::types::{PyBool, PyDelta, PyFloat, PyInt};
+
+    if value.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "{field} must be seconds or a datetime.timedelta, not bool"
+        )));
+    }
+    let seconds: f64 = if value.is_instance_of::<PyDelta>() {
+        value.call_method0("total_seconds")?.extract()?
+    } else if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
+        value.extract()?
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "{field} must be seconds or a datetime.timedelta, not {}",
+            value.get_type().name()?
+        )));
+    };
+    std::time::Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| d.as_secs() <= 24 * 60 * 60)
+        .ok_or_else(|| {
+            validation(
+                py,
+                field,
+                format!("{seconds} s is not between 0 and one day"),
+            )
         })
 }
 

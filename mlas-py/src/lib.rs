@@ -13,6 +13,8 @@ mod convert;
 mod engine;
 mod errors;
 mod input;
+mod logging;
+mod output;
 mod payouts;
 mod types;
 
@@ -46,6 +48,8 @@ fn _mlas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     }
     m.add("ERROR_CLASSES", kinds)?;
 
+    m.add_function(wrap_pyfunction!(logging::enable_logging, m)?)?;
+
     m.add_class::<engine::Engine>()?;
     m.add_class::<engine::FixedClock>()?;
     m.add_class::<engine::NewSale>()?;
@@ -76,6 +80,7 @@ fn _mlas(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<payouts::ProviderOutcome>()?;
     m.add_class::<payouts::ProviderStatus>()?;
     m.add_class::<payouts::SimulatedProvider>()?;
+    m.add_class::<payouts::FileProvider>()?;
     m.add_class::<payouts::Metrics>()?;
     m.add_class::<audit::AuditRecord>()?;
     m.add_class::<audit::AuditVerification>()?;

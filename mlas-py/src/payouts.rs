@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use mlas_core::provider::{
-    PayoutInstruction as CoreInstruction, PayoutProvider, ProviderOutcome as CoreOutcome,
+    FileMode, PayoutInstruction as CoreInstruction, PayoutProvider, ProviderOutcome as CoreOutcome,
     ProviderStatus as CoreStatus, SimulatedStep,
 };
 use mlas_core::{Decimal, PayoutId};
@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::convert::{currency, enum_member, id, repr_of};
-use crate::errors::{ProviderError, validation};
+use crate::errors::{ProviderError, run, validation};
 use crate::types::PayoutDetails;
 
 fn obj<'py, T: IntoPyObject<'py>>(py: Python<'py>, value: T) -> PyResult<Bound<'py, PyAny>> {
@@ -682,6 +682,84 @@ impl SimulatedProvider {
 
     fn __repr__(&self) -> String {
         format!("SimulatedProvider(paid={})", self.inner.paid_all().len())
+    }
+}
+
+/// A provider that writes each payout as a row of a CSV file for manual upload
+/// to a bank or PSP (the core's `FileProvider`).
+///
+/// Columns: `reference` (the payout id), `affiliate_id`, `method`, `account`
+/// (masked to its last four characters), `amount`, `currency`. A payout id is
+/// written once: the ids already in the file are read back when it is opened.
+#[pyclass(frozen, module = "mlas")]
+pub struct FileProvider {
+    pub(crate) inner: Arc<mlas_core::provider::FileProvider>,
+    mode: FileMode,
+}
+
+fn file_mode(py: Python<'_>, mode: &Bound<'_, PyAny>) -> PyResult<FileMode> {
+    let text = crate::convert::text(mode, "mode")?;
+    match text.as_str() {
+        "SUBMITTED_IS_PAID" => Ok(FileMode::SubmittedIsPaid),
+        "AWAIT_CONFIRMATION" => Ok(FileMode::AwaitConfirmation),
+        other => Err(validation(
+            py,
+            "mode",
+            format!("{other:?} is not SUBMITTED_IS_PAID or AWAIT_CONFIRMATION"),
+        )),
+    }
+}
+
+fn file_mode_name(mode: FileMode) -> &'static str {
+    match mode {
+        FileMode::SubmittedIsPaid => "SUBMITTED_IS_PAID",
+        FileMode::AwaitConfirmation => "AWAIT_CONFIRMATION",
+    }
+}
+
+#[pymethods]
+impl FileProvider {
+    /// Opens (or creates) the batch file at `path`, appending to it. `mode` is
+    /// a `FileMode`: `SUBMITTED_IS_PAID` (a written row counts as paid) or
+    /// `AWAIT_CONFIRMATION` (a written row stays SENDING until `confirm`).
+    #[new]
+    #[pyo3(signature = (path, *, mode))]
+    fn new(py: Python<'_>, path: std::path::PathBuf, mode: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let mode = file_mode(py, mode)?;
+        let inner = run(py, || mlas_core::provider::FileProvider::open(&path, mode))?;
+        Ok(FileProvider {
+            inner: Arc::new(inner),
+            mode,
+        })
+    }
+
+    /// The file's path.
+    #[getter]
+    fn path(&self) -> std::path::PathBuf {
+        self.inner.path().to_path_buf()
+    }
+
+    /// How it answers (`FileMode`).
+    #[getter]
+    fn mode<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        enum_member(py, "FileMode", file_mode_name(self.mode))
+    }
+
+    /// Records that the bank confirmed payout `payout_id` with `reference`
+    /// (`AWAIT_CONFIRMATION` mode); the next `process_batch` or `retry_payout`
+    /// reconciles it to PAID. Confirmations live in memory only.
+    fn confirm(&self, py: Python<'_>, payout_id: &str, reference: &str) -> PyResult<()> {
+        let key: PayoutId = id(py, payout_id)?;
+        self.inner.confirm(&key, reference);
+        Ok(())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "FileProvider(path={:?}, mode={})",
+            self.inner.path().display().to_string(),
+            file_mode_name(self.mode)
+        )
     }
 }
 

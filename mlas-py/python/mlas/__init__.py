@@ -16,8 +16,11 @@ Conventions:
   any zone is converted to UTC, and UTC comes back.
 * Statuses are ``str`` enums; value objects are frozen and compare by value.
 * The engine runs in memory (``Engine.in_memory``) or on a SQLite file
-  (``Engine.open``); payouts go through a provider: ``SimulatedProvider`` or
-  any object with ``send(instruction)`` and ``status(key)`` methods.
+  (``Engine.open``); payouts go through a provider: ``SimulatedProvider``,
+  ``FileProvider`` (a CSV file for manual upload) or any object with
+  ``send(instruction)`` and ``status(key)`` methods.
+* Nothing is logged until the host calls ``enable_logging(level)``, which
+  forwards the engine's events to the ``logging`` loggers under ``"mlas"``.
 * Errors derive from ``MlasError``: ``ValidationError`` (also ``ValueError``),
   ``NotFoundError`` (also ``LookupError``), ``ConflictError``,
   ``IllegalTransitionError``, ``StorageError``, ``ProviderError``,
@@ -31,6 +34,7 @@ from mlas._enums import (
     AffiliateStatus,
     BatchStatus,
     CommissionStatus,
+    FileMode,
     HoldReason,
     LevelRateKind,
     PayoutMethod,
@@ -52,6 +56,7 @@ from mlas._mlas import (
     Engine,
     Explanation,
     ExplanationLine,
+    FileProvider,
     FixedClock,
     Health,
     HeldBalance,
@@ -83,6 +88,7 @@ from mlas._mlas import (
     StorageError,
     ValidationError,
     __version__,
+    enable_logging,
 )
 
 __all__ = [
@@ -103,6 +109,8 @@ __all__ = [
     "Engine",
     "Explanation",
     "ExplanationLine",
+    "FileMode",
+    "FileProvider",
     "FixedClock",
     "Health",
     "HeldBalance",
@@ -140,4 +148,5 @@ __all__ = [
     "StorageError",
     "ValidationError",
     "__version__",
+    "enable_logging",
 ]

@@ -9,6 +9,7 @@ __all__ = [
     "AffiliateStatus",
     "BatchStatus",
     "CommissionStatus",
+    "FileMode",
     "HoldReason",
     "LevelRateKind",
     "PayoutMethod",
@@ -112,3 +113,10 @@ class HoldReason(_StrEnum):
     AFFILIATE_NOT_ACTIVE = "AFFILIATE_NOT_ACTIVE"
     NO_PAYOUT_DETAILS = "NO_PAYOUT_DETAILS"
     BELOW_MINIMUM = "BELOW_MINIMUM"
+
+
+class FileMode(_StrEnum):
+    """How a `FileProvider` answers once a payout's row is written."""
+
+    SUBMITTED_IS_PAID = "SUBMITTED_IS_PAID"
+    AWAIT_CONFIRMATION = "AWAIT_CONFIRMATION"

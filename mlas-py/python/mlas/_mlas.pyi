@@ -4,6 +4,7 @@ import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from os import PathLike
+from pathlib import Path
 from typing import Any, Protocol, final
 
 from mlas._enums import (
@@ -11,6 +12,7 @@ from mlas._enums import (
     AffiliateStatus,
     BatchStatus,
     CommissionStatus,
+    FileMode,
     HoldReason,
     LevelRateKind,
     PayoutMethod,
@@ -35,6 +37,7 @@ __all__ = [
     "Engine",
     "Explanation",
     "ExplanationLine",
+    "FileProvider",
     "FixedClock",
     "Health",
     "HeldBalance",
@@ -66,7 +69,20 @@ __all__ = [
     "StorageError",
     "ValidationError",
     "__version__",
+    "enable_logging",
 ]
+
+def enable_logging(level: int | str = "INFO") -> bool:
+    """Forwards the engine's ``tracing`` events at ``level`` and above to ``logging``.
+
+    Loggers are named after the Rust module: ``mlas.core.engine.payouts``,
+    ``mlas.sqlite.store``, ... (all under ``"mlas"``). ``level`` is ``"TRACE"``,
+    ``"DEBUG"``, ``"INFO"``, ``"WARNING"``, ``"ERROR"``, ``"OFF"`` or a
+    ``logging`` level number (TRACE is 5). The first call in a process installs
+    the bridge and returns True; later calls only change the level and return
+    False. Handlers run on the engine's calling thread and must not call back
+    into the engine.
+    """
 
 #: Every core error kind (``"validation"``, ``"not_found"``, ...) and its class.
 ERROR_CLASSES: dict[str, type[MlasError]]
@@ -673,6 +689,17 @@ class SimulatedProvider:
     def total_paid(self, currency_code: str) -> Decimal: ...
 
 @final
+class FileProvider:
+    """Writes each payout as a CSV row for manual upload (account masked)."""
+
+    def __new__(cls, path: str | PathLike[str], *, mode: FileMode | str) -> FileProvider: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def mode(self) -> FileMode: ...
+    def confirm(self, payout_id: str, reference: str) -> None: ...
+
+@final
 class Metrics:
     """A tenant's metrics snapshot."""
 
@@ -716,7 +743,13 @@ class Metrics:
     def payout_method_distribution(self) -> dict[str, int]: ...
     def to_prometheus(self) -> str: ...
 
-_Provider = SimulatedProvider | _PayoutProvider
+_Provider = SimulatedProvider | FileProvider | _PayoutProvider
+
+class _BinaryWriter(Protocol):
+    def write(self, data: bytes, /) -> object: ...
+
+_Target = str | PathLike[str] | _BinaryWriter
+"""Where an export goes: a path for a new file, or a binary file object."""
 
 @final
 class AuditRecord:
@@ -847,6 +880,9 @@ class Engine:
         max_payout_attempts: int = 3,
         audit_key: bytes | None = None,
         synchronous: str = "NORMAL",
+        busy_timeout: float | datetime.timedelta | None = None,
+        max_write_attempts: int | None = None,
+        max_idle_readers: int | None = None,
     ) -> Engine: ...
     def backup(self, path: str | PathLike[str]) -> None: ...
     def now(self) -> datetime.datetime: ...
@@ -1053,6 +1089,9 @@ class Engine:
     def metrics(self, *, tenant: str) -> Metrics: ...
     def audit_head(self, *, tenant: str) -> AuditHead | None: ...
     def verify_audit(self, *, tenant: str) -> AuditVerification: ...
+    def verify_audit_range(
+        self, from_seq: int | None = None, through_seq: int | None = None, *, tenant: str
+    ) -> AuditVerification: ...
     def checkpoint(self, *, tenant: str) -> Checkpoint: ...
     def verify_against(self, checkpoint: Checkpoint, *, tenant: str) -> AuditVerification: ...
     def audit_records(
@@ -1069,7 +1108,7 @@ class Engine:
     ) -> tuple[list[AuditRecord], int | None]: ...
     def export_audit(
         self,
-        path: str | PathLike[str],
+        target: _Target,
         *,
         tenant: str,
         format: str = "jsonl",
@@ -1078,7 +1117,7 @@ class Engine:
     ) -> int: ...
     def archive_audit(
         self,
-        path: str | PathLike[str],
+        target: _Target,
         *,
         tenant: str,
         before: datetime.datetime,
