@@ -50,9 +50,9 @@ impl Engine {
                 affiliate_id: Some(affiliate.id.to_string()),
                 payload: affiliate_payload(&affiliate),
             })?;
-            tracing::debug!(affiliate = %affiliate.id, "affiliate created");
             Ok(affiliate)
         })
+        .inspect(|a| tracing::debug!(affiliate = %a.id, "affiliate created"))
     }
 
     /// Reads an affiliate.
