@@ -88,6 +88,14 @@ impl SqliteStore {
     ///
     /// As [`SqliteStore::open`].
     pub fn open_with(options: SqliteOptions) -> Result<Self> {
+        // SQLite takes the timeout as an i32 of milliseconds (rusqlite panics
+        // beyond it); a day is already far longer than any sensible wait.
+        if options.busy_timeout > std::time::Duration::from_secs(86_400) {
+            return Err(Error::validation(
+                "busy_timeout",
+                format!("{:?} is longer than one day", options.busy_timeout),
+            ));
+        }
         let mut writer = match &options.path {
             Some(path) => Connection::open(path).map_err(|e| open_error(path, &e))?,
             None => Connection::open_in_memory().storage()?,

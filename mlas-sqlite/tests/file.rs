@@ -272,3 +272,11 @@ fn a_broken_reference_fails_at_commit_and_writes_nothing() {
     assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
     assert_eq!(counts(&store, scope().tenant()).0, 0);
 }
+
+#[test]
+fn a_busy_timeout_beyond_a_day_is_refused_not_a_panic() {
+    let options = mlas_sqlite::SqliteOptions::in_memory()
+        .busy_timeout(std::time::Duration::from_secs(u64::from(u32::MAX)));
+    let err = mlas_sqlite::SqliteStore::open_with(options).unwrap_err();
+    assert_eq!(err.kind(), mlas_core::ErrorKind::Validation);
+}
