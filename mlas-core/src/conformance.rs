@@ -40,7 +40,9 @@ use crate::payout::{BatchLease, BatchStatus, Payout, PayoutBatch, PayoutStatus};
 use crate::payout_method::PayoutDetails;
 use crate::rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 use crate::sale::{Refund, Reversal, Sale};
-use crate::store::{AdjustmentFilter, AuditCheckpoint, CommissionFilter, PayoutFilter, Store, Tx};
+use crate::store::{
+    AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, PayoutFilter, Store, Tx,
+};
 
 /// Makes a fresh, empty store for one group of checks.
 pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
@@ -53,6 +55,7 @@ pub fn run_all(factory: Factory<'_>) {
     sale_round_trip(factory);
     commission_round_trip(factory);
     commission_filters(factory);
+    commission_moves(factory);
     refund_round_trip(factory);
     adjustment_round_trip_and_filters(factory);
     batch_and_payout_round_trip(factory);
@@ -683,6 +686,128 @@ pub fn commission_round_trip(factory: Factory<'_>) {
         Ok(())
     })
     .unwrap();
+}
+
+/// `move_commissions` changes status, payout and `updated_at` of exactly the
+/// listed commissions that match `from` and `from_payout`, leaves every other
+/// field alone, and returns the others (unknown ones included) in the order
+/// given; the status filter sees the move.
+pub fn commission_moves(factory: Factory<'_>) {
+    use CommissionStatus::{Approved, Paid, Scheduled};
+
+    let store = factory();
+    let t = tenant("org-1");
+    let p1 = pay_id("p-1");
+    let p2 = pay_id("p-2");
+    let mut in_p2 = commission(&t, "c4", "s-1", "a1", Scheduled);
+    in_p2.payout = Some(p2.clone());
+    let mut in_p1 = commission(&t, "c5", "s-1", "a1", Scheduled);
+    in_p1.payout = Some(p1.clone());
+    let rows = vec![
+        commission(&t, "c1", "s-1", "a1", Approved),
+        commission(&t, "c2", "s-1", "a2", Approved),
+        commission(&t, "c3", "s-1", "a1", Paid),
+        in_p2,
+        in_p1,
+    ];
+    write(&*store, |tx| {
+        put_affiliates(tx, &t, &["a1", "a2", "buyer-1"])?;
+        put_sale(tx, &t, "s-1", "a1")?;
+        for c in &rows {
+            tx.put_commission(c)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+
+    let schedule = CommissionMove {
+        from: Approved,
+        from_payout: None,
+        to: Scheduled,
+        to_payout: Some(&p1),
+        at: at(500),
+    };
+    let listed = [
+        com_id("c3"),
+        com_id("c1"),
+        com_id("c-none"),
+        com_id("c4"),
+        com_id("c2"),
+    ];
+    let skipped = write(&*store, |tx| tx.move_commissions(&t, &listed, &schedule)).unwrap();
+    assert_eq!(
+        skipped,
+        vec![com_id("c3"), com_id("c-none"), com_id("c4")],
+        "the ids left alone, in the order given"
+    );
+    read(&*store, |tx| {
+        for (c, moved) in rows.iter().zip([true, true, false, false, false]) {
+            let mut expected = c.clone();
+            if moved {
+                expected.status = Scheduled;
+                expected.payout = Some(p1.clone());
+                expected.updated_at = at(500);
+            }
+            assert_eq!(tx.commission(&t, &c.id)?, Some(expected), "{}", c.id);
+        }
+        assert_eq!(tx.commission(&t, &com_id("c-none"))?, None);
+        let scheduled = tx.commissions(
+            &t,
+            &CommissionFilter {
+                status: Some(Scheduled),
+                ..CommissionFilter::default()
+            },
+        )?;
+        assert_eq!(
+            ids(&scheduled, |c| &c.id),
+            vec![com_id("c1"), com_id("c2"), com_id("c4"), com_id("c5")]
+        );
+        Ok(())
+    })
+    .unwrap();
+
+    // Paying p-1: only the commissions scheduled in p-1 move, keeping their payout.
+    let pay = CommissionMove {
+        from: Scheduled,
+        from_payout: Some(&p1),
+        to: Paid,
+        to_payout: Some(&p1),
+        at: at(600),
+    };
+    let listed = [com_id("c1"), com_id("c4"), com_id("c5")];
+    let skipped = write(&*store, |tx| tx.move_commissions(&t, &listed, &pay)).unwrap();
+    assert_eq!(skipped, vec![com_id("c4")]);
+    read(&*store, |tx| {
+        for id in ["c1", "c5"] {
+            let c = tx.commission(&t, &com_id(id))?.unwrap();
+            assert_eq!(
+                (c.status, c.payout.as_ref(), c.updated_at),
+                (Paid, Some(&p1), at(600))
+            );
+        }
+        let c4 = tx.commission(&t, &com_id("c4"))?.unwrap();
+        assert_eq!((c4.status, c4.payout.as_ref()), (Scheduled, Some(&p2)));
+        Ok(())
+    })
+    .unwrap();
+
+    // A move inside a transaction that fails is rolled back with it.
+    let back = CommissionMove {
+        from: Paid,
+        from_payout: Some(&p1),
+        to: Approved,
+        to_payout: None,
+        at: at(700),
+    };
+    let failed = write(&*store, |tx| {
+        tx.move_commissions(&t, &[com_id("c1")], &back)?;
+        Err::<(), _>(Error::validation("test", "roll back"))
+    });
+    assert!(failed.is_err());
+    let c1 = read(&*store, |tx| tx.commission(&t, &com_id("c1")))
+        .unwrap()
+        .unwrap();
+    assert_eq!((c1.status, c1.payout), (Paid, Some(p1.clone())));
 }
 
 /// Commission filters (status, affiliate, sale, limit) in id order, and that a

@@ -65,6 +65,23 @@ pub struct PayoutFilter {
     pub limit: Option<usize>,
 }
 
+/// A status change applied to a list of commissions by
+/// [`Tx::move_commissions`]: each one that is `from` in `from_payout` becomes
+/// `to` in `to_payout`, with `updated_at` set to `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommissionMove<'a> {
+    /// The status a commission must have to be moved.
+    pub from: CommissionStatus,
+    /// The payout it must be in (`None`: in none).
+    pub from_payout: Option<&'a PayoutId>,
+    /// Its new status.
+    pub to: CommissionStatus,
+    /// Its new payout (`None`: none).
+    pub to_payout: Option<&'a PayoutId>,
+    /// Its new `updated_at`.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A checkpoint: the position and hash of one audit record, kept so a chain can
 /// be verified from it (after archiving) or against it (to catch a rewritten tail).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +134,35 @@ pub trait Tx {
     fn commission(&mut self, tenant: &TenantId, id: &CommissionId) -> Result<Option<Commission>>;
     /// Inserts or replaces a commission.
     fn put_commission(&mut self, commission: &Commission) -> Result<()>;
+    /// Applies `change` to each commission of `ids` that matches its `from` and
+    /// `from_payout`, leaving every other field as it is. Returns, in the order
+    /// given, the ids it left alone: unknown, or in another status or payout.
+    ///
+    /// The default reads and replaces each commission; a backend may do it
+    /// with a narrower update (payouts move thousands of commissions at a time).
+    fn move_commissions(
+        &mut self,
+        tenant: &TenantId,
+        ids: &[CommissionId],
+        change: &CommissionMove<'_>,
+    ) -> Result<Vec<CommissionId>> {
+        let mut skipped = Vec::new();
+        for id in ids {
+            match self.commission(tenant, id)? {
+                Some(mut commission)
+                    if commission.status == change.from
+                        && commission.payout.as_ref() == change.from_payout =>
+                {
+                    commission.status = change.to;
+                    commission.payout = change.to_payout.cloned();
+                    commission.updated_at = change.at;
+                    self.put_commission(&commission)?;
+                }
+                _ => skipped.push(id.clone()),
+            }
+        }
+        Ok(skipped)
+    }
     /// Commissions matching the filter, in id order (ids the library makes sort
     /// by creation time).
     fn commissions(

@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 
 use mlas_core::audit::{AuditHead, AuditQuery, AuditRecord};
 use mlas_core::payout::BatchLease;
-use mlas_core::store::{AdjustmentFilter, AuditCheckpoint, CommissionFilter, PayoutFilter, Tx};
+use mlas_core::store::{
+    AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, PayoutFilter, Tx,
+};
 use mlas_core::{
     Adjustment, AdjustmentId, AdjustmentKind, Affiliate, AffiliateId, AffiliateStatus, BatchId,
     BatchStatus, Commission, CommissionId, CommissionStatus, Error, Payout, PayoutBatch,
@@ -772,6 +774,42 @@ impl Tx for SqliteTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    fn move_commissions(
+        &mut self,
+        tenant: &TenantId,
+        ids: &[CommissionId],
+        change: &CommissionMove<'_>,
+    ) -> Result<Vec<CommissionId>> {
+        // Three columns by key, not the full-row upsert: no failed INSERT,
+        // and only the index on status changes.
+        self.writable()?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "UPDATE commissions SET status = ?3, payout = ?4, updated_at = ?5 \
+                 WHERE tenant = ?1 AND id = ?2 AND status = ?6 AND payout IS ?7",
+            )
+            .storage()?;
+        let mut skipped = Vec::new();
+        for id in ids {
+            let moved = stmt
+                .execute(params![
+                    tenant.as_str(),
+                    id.as_str(),
+                    change.to.as_str(),
+                    change.to_payout.map(PayoutId::as_str),
+                    micros(change.at),
+                    change.from.as_str(),
+                    change.from_payout.map(PayoutId::as_str),
+                ])
+                .storage()?;
+            if moved == 0 {
+                skipped.push(id.clone());
+            }
+        }
+        Ok(skipped)
     }
 
     fn commissions(

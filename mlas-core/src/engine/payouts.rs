@@ -49,14 +49,18 @@
 //!
 //! # Audit records
 //!
-//! `batch.scheduled` (with the held balances), one `payout.scheduled` per
-//! payout (listing its commission and adjustment ids) and one
-//! `commission.scheduled` per commission; `batch.processing`,
-//! `payout.sending`, `payout.paid` (+ one `commission.paid` per commission),
-//! `payout.failed`, `payout.reconciled` (a SENDING payout the provider never
-//! received, back to PENDING), `payout.cancelled` (+ one `commission.unscheduled`
-//! per commission), `batch.reopened` (a retry of a finished batch's payout) and
-//! `batch.finished`. An `Unknown` outcome changes nothing and is only logged.
+//! `batch.scheduled` (with the held balances) and one `payout.scheduled` per
+//! payout, listing its commission and adjustment ids: the record of each
+//! listed commission going from APPROVED to SCHEDULED in that payout
+//! (`commission_status`); `batch.processing`, `payout.sending`, `payout.paid`
+//! (likewise the record of each listed commission going from SCHEDULED to PAID,
+//! except the `anomalies` it names), `payout.failed`, `payout.reconciled` (a
+//! SENDING payout the provider never received, back to PENDING),
+//! `payout.cancelled` (+ one `commission.unscheduled` per commission),
+//! `batch.reopened` (a retry of a finished batch's payout) and `batch.finished`.
+//! An `Unknown` outcome changes nothing and is only logged. Batch processing
+//! settles (and finishes) its batch once, after its last send, not after
+//! every payout.
 //!
 //! # Failed payouts
 //!
@@ -89,7 +93,7 @@ use crate::payout::{
     PayoutBatch, PayoutStatus, ScheduleOutcome, ScheduleRequest, StatusTotal,
 };
 use crate::provider::{PayoutInstruction, PayoutProvider, ProviderOutcome, ProviderStatus};
-use crate::store::{AdjustmentFilter, CommissionFilter, PayoutFilter, Tx};
+use crate::store::{AdjustmentFilter, CommissionFilter, CommissionMove, PayoutFilter, Tx};
 
 /// The longest provider reason or reference kept, in characters.
 const MAX_PROVIDER_TEXT: usize = 1000;
@@ -483,7 +487,8 @@ impl Engine {
         };
         self.write(scope, |ctx| {
             renew(ctx, &payout.batch, lease)?;
-            record_outcome(ctx, &payout.id, payout.attempts, &outcome, true)
+            // `process_batch` settles the batch once every payout is done.
+            record_outcome(ctx, &payout.id, payout.attempts, &outcome, true).map(drop)
         })
     }
 
@@ -503,7 +508,7 @@ impl Engine {
             let mut batch = load_batch(ctx, &payout.batch)?;
             claim(ctx, &mut batch, lease)?;
             ctx.tx.put_batch(&batch)?;
-            prepare(ctx, id, mode, max_attempts)
+            prepare(ctx, payout, mode, max_attempts)
         })?;
         let Some(instruction) = instruction else {
             return Ok(());
@@ -523,7 +528,13 @@ impl Engine {
             return Ok(());
         }
         self.write(scope, |ctx| {
-            record_outcome(ctx, id, instruction.attempt, &outcome, false)
+            let recorded = record_outcome(ctx, id, instruction.attempt, &outcome, false)?;
+            match (mode, recorded) {
+                // A retry is the only send of its call: settle now.
+                (Mode::Retry, Some(batch)) => settle_batch(ctx, &batch),
+                // `process_batch` settles the batch once every payout is done.
+                _ => Ok(()),
+            }
         })
     }
 }
@@ -599,11 +610,10 @@ enum Mode {
 /// tx1: marks the payout SENDING and builds the instruction; `None` to skip it.
 fn prepare(
     ctx: &mut Ctx<'_>,
-    id: &PayoutId,
+    mut payout: Payout,
     mode: Mode,
     max_attempts: u32,
 ) -> Result<Option<PayoutInstruction>> {
-    let mut payout = load_payout(ctx, id)?;
     match mode {
         Mode::Batch if payout.status != PayoutStatus::Pending => return Ok(None),
         Mode::Batch => {}
@@ -614,7 +624,7 @@ fn prepare(
             if payout.attempts >= max_attempts {
                 return Err(Error::IllegalTransition {
                     resource: "payout",
-                    id: id.to_string(),
+                    id: payout.id.to_string(),
                     from: format!(
                         "FAILED after {} of {max_attempts} attempts",
                         payout.attempts
@@ -638,7 +648,7 @@ fn prepare(
         if mode == Mode::Retry {
             return Err(Error::IllegalTransition {
                 resource: "payout",
-                id: id.to_string(),
+                id: payout.id.to_string(),
                 from: format!("FAILED ({held})"),
                 action: "retry",
             });
@@ -651,7 +661,7 @@ fn prepare(
         payout.updated_at = ctx.now;
         ctx.tx.put_payout(&payout)?;
         ctx.audit(failed_event(&payout, true))?;
-        settle_batch(ctx, &payout.batch)?;
+        // Only batch processing gets here; it settles the batch at its end.
         return Ok(None);
     };
 
@@ -717,16 +727,19 @@ fn sending(ctx: &mut Ctx<'_>, id: &PayoutId, attempt: u32) -> Result<Option<Payo
     }
 }
 
-/// tx2: records a `Paid` or `Failed` outcome.
+/// tx2: records a `Paid` or `Failed` outcome. Returns the batch of the
+/// payout if it recorded one, for the caller to settle: batch processing
+/// settles once at its end rather than after every payout, since settling
+/// reads every payout of the batch.
 fn record_outcome(
     ctx: &mut Ctx<'_>,
     id: &PayoutId,
     attempt: u32,
     outcome: &ProviderOutcome,
     reconciled: bool,
-) -> Result<()> {
+) -> Result<Option<BatchId>> {
     let Some(mut payout) = sending(ctx, id, attempt)? else {
-        return Ok(());
+        return Ok(None);
     };
     payout.updated_at = ctx.now;
     match outcome {
@@ -737,32 +750,29 @@ fn record_outcome(
             payout.retryable = false;
             payout.paid_at = Some(ctx.now);
             ctx.tx.put_payout(&payout)?;
-            let mut anomalies = Vec::new();
-            for commission_id in &payout.commissions {
-                let mut commission = load_commission(ctx, commission_id)?;
-                if commission.status != CommissionStatus::Scheduled
-                    || commission.payout.as_ref() != Some(&payout.id)
-                {
-                    // The money has moved: record the payout regardless, and
-                    // leave a trace an operator cannot miss.
-                    tracing::error!(
-                        payout = %payout.id,
-                        commission = %commission.id,
-                        status = %commission.status,
-                        "a paid payout carries a commission that is not scheduled in it"
-                    );
-                    anomalies.push(commission.id.to_string());
-                    continue;
-                }
-                commission.status = CommissionStatus::Paid;
-                commission.updated_at = ctx.now;
-                ctx.tx.put_commission(&commission)?;
-                ctx.audit(commission_event(
-                    "commission.paid",
-                    &commission,
-                    CommissionStatus::Scheduled,
-                    &payout.id,
-                ))?;
+            let skipped = ctx.tx.move_commissions(
+                &ctx.scope.tenant,
+                &payout.commissions,
+                &CommissionMove {
+                    from: CommissionStatus::Scheduled,
+                    from_payout: Some(&payout.id),
+                    to: CommissionStatus::Paid,
+                    to_payout: Some(&payout.id),
+                    at: ctx.now,
+                },
+            )?;
+            let mut anomalies = Vec::with_capacity(skipped.len());
+            for commission_id in skipped {
+                // The money has moved: record the payout regardless, and
+                // leave a trace an operator cannot miss.
+                let status = load_commission(ctx, &commission_id)?.status;
+                tracing::error!(
+                    payout = %payout.id,
+                    commission = %commission_id,
+                    status = %status,
+                    "a paid payout carries a commission that is not scheduled in it"
+                );
+                anomalies.push(commission_id.to_string());
             }
             ctx.audit(AuditEvent {
                 kind: "payout.paid",
@@ -777,6 +787,10 @@ fn record_outcome(
                     "attempt": payout.attempts.to_string(),
                     "reconciled": reconciled,
                     "commission_ids": ids_json(&payout.commissions),
+                    "commission_status": commission_change(
+                        CommissionStatus::Scheduled,
+                        CommissionStatus::Paid,
+                    ),
                     "adjustment_ids": ids_json(&payout.adjustments),
                     "anomalies": anomalies,
                 }),
@@ -791,9 +805,9 @@ fn record_outcome(
             ctx.audit(failed_event(&payout, false))?;
             tracing::warn!(payout = %payout.id, reason = %reason, "payout failed");
         }
-        ProviderOutcome::Unknown { .. } => return Ok(()),
+        ProviderOutcome::Unknown { .. } => return Ok(None),
     }
-    settle_batch(ctx, &payout.batch)
+    Ok(Some(payout.batch))
 }
 
 /// Finishes a PROCESSING batch once no payout is PENDING or SENDING, and
@@ -1065,11 +1079,23 @@ fn schedule(
             updated_at: ctx.now,
             paid_at: None,
         });
-        for mut commission in group.commissions {
-            commission.status = CommissionStatus::Scheduled;
-            commission.payout = Some(payout_id.clone());
-            commission.updated_at = ctx.now;
-            ctx.tx.put_commission(&commission)?;
+        let ids: Vec<CommissionId> = group.commissions.into_iter().map(|c| c.id).collect();
+        let skipped = ctx.tx.move_commissions(
+            &tenant,
+            &ids,
+            &CommissionMove {
+                from: CommissionStatus::Approved,
+                from_payout: None,
+                to: CommissionStatus::Scheduled,
+                to_payout: Some(&payout_id),
+                at: ctx.now,
+            },
+        )?;
+        if let Some(id) = skipped.first() {
+            // Each was read APPROVED and unscheduled in this transaction.
+            return Err(Error::integrity(format!(
+                "commission {id} changed while it was being scheduled"
+            )));
         }
         for mut adjustment in group.adjustments {
             adjustment.payout = Some(payout_id.clone());
@@ -1133,18 +1159,13 @@ fn schedule(
                 "amount": money_str(payout.amount),
                 "currency": payout.amount.currency().code(),
                 "commission_ids": ids_json(&payout.commissions),
+                "commission_status": commission_change(
+                    CommissionStatus::Approved,
+                    CommissionStatus::Scheduled,
+                ),
                 "adjustment_ids": ids_json(&payout.adjustments),
             }),
         })?;
-        for commission_id in &payout.commissions {
-            let commission = load_commission(ctx, commission_id)?;
-            ctx.audit(commission_event(
-                "commission.scheduled",
-                &commission,
-                CommissionStatus::Approved,
-                &payout.id,
-            ))?;
-        }
     }
     Ok(ScheduleOutcome {
         batch,
@@ -1287,6 +1308,12 @@ fn commission_event(
             "amount": money_str(commission.amount),
         }),
     }
+}
+
+/// The status change a payout record applies to each commission it lists
+/// (less any anomalies it names).
+fn commission_change(from: CommissionStatus, to: CommissionStatus) -> Value {
+    json!({"from": from.as_str(), "to": to.as_str()})
 }
 
 fn ids_json<I: std::fmt::Display>(ids: &[I]) -> Vec<String> {
