@@ -48,34 +48,43 @@ fn read_rows(conn: &Connection, sql: &str) -> Vec<Vec<Value>> {
 fn capture(path: &std::path::Path) -> BatchRows {
     let conn = Connection::open(path).unwrap();
     BatchRows {
-        sales: read_rows(&conn, "SELECT * FROM sales WHERE id LIKE 's00000000-%'"),
+        sales: read_rows(
+            &conn,
+            "SELECT * FROM sales WHERE id LIKE 's00000000-%' ORDER BY id",
+        ),
         commissions: read_rows(
             &conn,
-            "SELECT * FROM commissions WHERE sale LIKE 's00000000-%'",
+            "SELECT * FROM commissions WHERE sale LIKE 's00000000-%' ORDER BY id",
         ),
         audit: read_rows(
             &conn,
-            "SELECT * FROM audit_records WHERE type IN ('sale.recorded', 'commission.calculated')",
+            "SELECT * FROM audit_records WHERE type IN ('sale.recorded', 'commission.calculated') ORDER BY seq",
         ),
     }
 }
 
-fn suffixed(value: &Value, suffix: &str) -> Value {
+fn prefixed(value: &Value, prefix: &str) -> Value {
     match value {
-        Value::Text(t) => Value::Text(format!("{t}{suffix}")),
+        Value::Text(t) => Value::Text(format!("{prefix}{t}")),
         other => other.clone(),
     }
 }
 
 /// Batch `k` of the baseline: batch 0's rows under fresh keys.
+///
+/// Every key (sale id, commission id, the sale a commission references, an
+/// audit record's resource id) gets the prefix `b{k:08}-`, so each batch's
+/// keys sort after the previous batch's, in the same order as batch 0's. Like
+/// MLAS (sale ids of increasing batches, time-ordered commission ids, growing
+/// sequence numbers), the baseline appends at the end of every B-tree.
 fn rekey(rows: &BatchRows, k: u64, seq_base: i64) -> BatchRows {
-    let suffix = format!("-b{k}");
+    let prefix = format!("b{k:08}-");
     let sales = rows
         .sales
         .iter()
         .map(|r| {
             let mut r = r.clone();
-            r[1] = suffixed(&r[1], &suffix);
+            r[1] = prefixed(&r[1], &prefix);
             r
         })
         .collect();
@@ -84,8 +93,8 @@ fn rekey(rows: &BatchRows, k: u64, seq_base: i64) -> BatchRows {
         .iter()
         .map(|r| {
             let mut r = r.clone();
-            r[1] = suffixed(&r[1], &suffix);
-            r[2] = suffixed(&r[2], &suffix);
+            r[1] = prefixed(&r[1], &prefix);
+            r[2] = prefixed(&r[2], &prefix);
             r
         })
         .collect();
@@ -96,6 +105,7 @@ fn rekey(rows: &BatchRows, k: u64, seq_base: i64) -> BatchRows {
         .map(|(j, r)| {
             let mut r = r.clone();
             r[1] = Value::Integer(seq_base + j as i64 + 1);
+            r[5] = prefixed(&r[5], &prefix);
             r
         })
         .collect();

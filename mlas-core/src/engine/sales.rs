@@ -1,11 +1,10 @@
 //! Recording sales and calculating their commissions (DESIGN.md steps 1 to 8).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::TimeDelta;
 use serde_json::json;
 
-use super::affiliates::walk_upline;
 use super::{Ctx, Engine, Scope, money_str};
 use crate::audit::AuditEvent;
 use crate::calculation::{ChainMember, Explanation, calculate};
@@ -13,6 +12,7 @@ use crate::commission::{Commission, CommissionStatus};
 use crate::error::{Error, Result};
 use crate::ids::{AffiliateId, CommissionId, SaleId};
 use crate::money::Money;
+use crate::rule::Rule;
 use crate::sale::{MAX_CHAIN_DEPTH, NewSale, Sale};
 use crate::store::CommissionFilter;
 
@@ -40,9 +40,11 @@ impl Engine {
     /// self-referral; `NotFound` for an affiliate not in the tenant;
     /// `Conflict` as above.
     pub fn record_sale(&self, scope: &Scope, sale: NewSale) -> Result<SaleOutcome> {
-        let outcome = sale
-            .validate()
-            .and_then(|()| self.write(scope, |ctx| record_one(ctx, &sale)));
+        let outcome = sale.validate().and_then(|()| {
+            self.write(scope, |ctx| {
+                record_one(ctx, &mut SaleReads::default(), &sale)
+            })
+        });
         self.counters
             .record(scope.tenant(), outcome.as_ref().map(|_| 1).map_err(|_| ()));
         outcome
@@ -55,7 +57,12 @@ impl Engine {
     pub fn record_sales(&self, scope: &Scope, sales: &[NewSale]) -> Result<Vec<SaleOutcome>> {
         let outcome = sales.iter().try_for_each(NewSale::validate).and_then(|()| {
             self.write(scope, |ctx| {
-                sales.iter().map(|sale| record_one(ctx, sale)).collect()
+                // One cache per attempt: a retried transaction reads afresh.
+                let mut reads = SaleReads::default();
+                sales
+                    .iter()
+                    .map(|sale| record_one(ctx, &mut reads, sale))
+                    .collect()
             })
         });
         let succeeded = outcome.as_ref().map(|o: &Vec<SaleOutcome>| o.len() as u64);
@@ -117,7 +124,80 @@ impl Engine {
     }
 }
 
-fn record_one(ctx: &mut Ctx<'_>, new: &NewSale) -> Result<SaleOutcome> {
+/// What recording sales reads but never writes, read once per `record_sale(s)`
+/// call: the tenant's latest rules and the affiliates of the chains.
+///
+/// Recording a sale writes sales, commissions and audit records only, so
+/// within one call (one transaction attempt) these reads cannot go stale. A
+/// cache lives no longer than the call: the next call (and any other engine
+/// operation, which may change rules or affiliates) reads the store again.
+#[derive(Default)]
+pub(crate) struct SaleReads {
+    rules: Option<Vec<Rule>>,
+    /// By id; `None` for an id not in the tenant.
+    affiliates: HashMap<AffiliateId, Option<ChainMemberRead>>,
+}
+
+/// The fields of an affiliate that a calculation uses.
+#[derive(Clone)]
+struct ChainMemberRead {
+    member: ChainMember,
+    sponsor: Option<AffiliateId>,
+}
+
+impl SaleReads {
+    fn rules(&mut self, ctx: &mut Ctx<'_>) -> Result<&[Rule]> {
+        if self.rules.is_none() {
+            self.rules = Some(ctx.tx.rules(&ctx.scope.tenant)?);
+        }
+        Ok(self.rules.as_deref().unwrap_or_default())
+    }
+
+    fn affiliate(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        id: &AffiliateId,
+    ) -> Result<Option<&ChainMemberRead>> {
+        if !self.affiliates.contains_key(id) {
+            let read = ctx
+                .tx
+                .affiliate(&ctx.scope.tenant, id)?
+                .map(|a| ChainMemberRead {
+                    member: ChainMember {
+                        affiliate: a.id,
+                        status: a.status,
+                        commission_rate: a.commission_rate,
+                        tier: a.tier,
+                    },
+                    sponsor: a.sponsor,
+                });
+            self.affiliates.insert(id.clone(), read);
+        }
+        Ok(self.affiliates.get(id).and_then(Option::as_ref))
+    }
+
+    /// The same walk as [`super::affiliates::walk_upline`], through the cache.
+    fn walk_upline(&mut self, ctx: &mut Ctx<'_>, id: &AffiliateId) -> Result<Vec<AffiliateId>> {
+        let mut chain = Vec::with_capacity(MAX_CHAIN_DEPTH.min(8));
+        chain.push(id.clone());
+        while chain.len() < MAX_CHAIN_DEPTH {
+            let current = &chain[chain.len() - 1];
+            let Some(read) = self.affiliate(ctx, current)? else {
+                break;
+            };
+            let Some(sponsor) = &read.sponsor else {
+                break;
+            };
+            if chain.contains(sponsor) {
+                break;
+            }
+            chain.push(sponsor.clone());
+        }
+        Ok(chain)
+    }
+}
+
+fn record_one(ctx: &mut Ctx<'_>, reads: &mut SaleReads, new: &NewSale) -> Result<SaleOutcome> {
     if let Some(existing) = ctx.tx.sale(&ctx.scope.tenant, &new.id)? {
         return replay(ctx, new, existing);
     }
@@ -126,9 +206,9 @@ fn record_one(ctx: &mut Ctx<'_>, new: &NewSale) -> Result<SaleOutcome> {
     let chain = if let Some(chain) = &new.chain {
         chain.clone()
     } else {
-        walk_upline(ctx.tx, &ctx.scope.tenant, &new.affiliate)?
+        reads.walk_upline(ctx, &new.affiliate)?
     };
-    let members = load_chain(ctx, &chain)?;
+    let members = load_chain_with(ctx, reads, &chain)?;
     if new.buyer.as_ref() == Some(&new.affiliate) {
         return Err(Error::validation(
             "buyer",
@@ -144,14 +224,13 @@ fn record_one(ctx: &mut Ctx<'_>, new: &NewSale) -> Result<SaleOutcome> {
     let occurred_at = crate::clock::micros(new.occurred_at);
 
     // Steps 2 to 6: the pure calculation.
-    let rules = ctx.tx.rules(&ctx.scope.tenant)?;
     let explanation = calculate(
         new.amount,
         occurred_at,
         &new.attribution_type,
         &new.attributes,
         &members,
-        &rules,
+        reads.rules(ctx)?,
     );
 
     let sale = Sale {
@@ -307,6 +386,15 @@ fn replay(ctx: &mut Ctx<'_>, new: &NewSale, existing: Sale) -> Result<SaleOutcom
 
 /// Loads the chain's affiliates: none twice, all in the tenant.
 pub(crate) fn load_chain(ctx: &mut Ctx<'_>, chain: &[AffiliateId]) -> Result<Vec<ChainMember>> {
+    load_chain_with(ctx, &mut SaleReads::default(), chain)
+}
+
+/// [`load_chain`] through a cache.
+fn load_chain_with(
+    ctx: &mut Ctx<'_>,
+    reads: &mut SaleReads,
+    chain: &[AffiliateId],
+) -> Result<Vec<ChainMember>> {
     if chain.is_empty() {
         return Err(Error::validation("chain", "must not be empty"));
     }
@@ -316,7 +404,7 @@ pub(crate) fn load_chain(ctx: &mut Ctx<'_>, chain: &[AffiliateId]) -> Result<Vec
             format!("has {} levels, more than {MAX_CHAIN_DEPTH}", chain.len()),
         ));
     }
-    let mut seen = HashSet::new();
+    let mut seen = HashSet::with_capacity(chain.len());
     let mut members = Vec::with_capacity(chain.len());
     for id in chain {
         if !seen.insert(id) {
@@ -325,16 +413,10 @@ pub(crate) fn load_chain(ctx: &mut Ctx<'_>, chain: &[AffiliateId]) -> Result<Vec
                 format!("{id} appears more than once"),
             ));
         }
-        let affiliate = ctx
-            .tx
-            .affiliate(&ctx.scope.tenant, id)?
+        let read = reads
+            .affiliate(ctx, id)?
             .ok_or_else(|| Error::not_found("affiliate", id))?;
-        members.push(ChainMember {
-            affiliate: affiliate.id,
-            status: affiliate.status,
-            commission_rate: affiliate.commission_rate,
-            tier: affiliate.tier,
-        });
+        members.push(read.member.clone());
     }
     Ok(members)
 }
