@@ -47,6 +47,10 @@ impl Engine {
         });
         self.counters
             .record(scope.tenant(), outcome.as_ref().map(|_| 1).map_err(|_| ()));
+        if let Ok(o) = &outcome {
+            // After the commit: a retried or rolled-back transaction logs nothing.
+            tracing::debug!(sale = %o.sale.id, lines = o.commissions.len(), replayed = o.replayed, "sale recorded");
+        }
         outcome
     }
 
@@ -265,7 +269,6 @@ fn record_one(ctx: &mut Ctx<'_>, reads: &mut SaleReads, new: &NewSale) -> Result
 
     // Step 7: one PENDING commission per earning line.
     let commissions = record_commissions(ctx, &sale, &explanation)?;
-    tracing::debug!(sale = %sale.id, lines = commissions.len(), "sale recorded");
     Ok(SaleOutcome {
         sale,
         commissions,
