@@ -10,39 +10,341 @@
 //! `serde_json_canonicalizer`, so the output is RFC 8785 for every value.
 //! The tests compare both encoders.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::AuditRecord;
+use super::row::{AuditPayload, AuditRow};
+use super::{AuditRecord, check_profile};
 use crate::clock::rfc3339;
+
+/// What to do with a payload stored as JSON text that is not already
+/// canonical JSON within the audit profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// Parse it as the verifiers do (duplicate member names refused), demand
+    /// an object within the profile, and write its canonical form: what
+    /// verification uses, so that Rust and `tools/verify_audit.py` agree.
+    Strict,
+    /// Parse it (as reading a record does) and write its canonical form.
+    Lenient,
+}
 
 /// The canonical bytes of `record`'s hashed object.
 pub(crate) fn record_bytes(record: &AuditRecord) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(256 + record.resource_id.len() + 64);
+    let mut out = Vec::with_capacity(320 + record.resource_id.len());
+    write_row(&mut out, &record.as_row(), None, Stored::Lenient)?;
+    Ok(out)
+}
+
+/// Appends the canonical JSON of `row`'s hashed object to `out`; with
+/// `hash`, of the hashed object plus `hash` (a JSON Lines export line,
+/// without its newline).
+pub(crate) fn write_row(
+    out: &mut Vec<u8>,
+    row: &AuditRow<'_>,
+    hash: Option<&str>,
+    stored: Stored,
+) -> Result<(), String> {
     out.extend_from_slice(b"{\"actor\":");
-    string(&mut out, &record.actor);
+    string(out, row.actor);
     out.extend_from_slice(b",\"affiliate_id\":");
-    match &record.affiliate_id {
-        Some(id) => string(&mut out, id),
+    match row.affiliate_id {
+        Some(id) => string(out, id),
         None => out.extend_from_slice(b"null"),
     }
-    out.extend_from_slice(b",\"at\":");
-    string(&mut out, &rfc3339(record.at));
-    out.extend_from_slice(b",\"payload\":");
-    value(&mut out, &record.payload)?;
+    out.extend_from_slice(b",\"at\":\"");
+    time(out, row.at);
+    if let Some(hash) = hash {
+        out.extend_from_slice(b"\",\"hash\":");
+        string(out, hash);
+        out.extend_from_slice(b",\"payload\":");
+    } else {
+        out.extend_from_slice(b"\",\"payload\":");
+    }
+    payload(out, row.payload, stored)?;
     out.extend_from_slice(b",\"prev_hash\":");
-    string(&mut out, &record.prev_hash);
+    string(out, row.prev_hash);
     out.extend_from_slice(b",\"resource_id\":");
-    string(&mut out, &record.resource_id);
+    string(out, row.resource_id);
     out.extend_from_slice(b",\"resource_type\":");
-    string(&mut out, &record.resource_type);
+    string(out, row.resource_type);
     out.extend_from_slice(b",\"seq\":\"");
-    out.extend_from_slice(record.seq.to_string().as_bytes());
+    decimal(out, row.seq);
     out.extend_from_slice(b"\",\"tenant\":");
-    string(&mut out, record.tenant.as_str());
+    string(out, row.tenant);
     out.extend_from_slice(b",\"type\":");
-    string(&mut out, &record.kind);
+    string(out, row.kind);
     out.push(b'}');
-    Ok(out)
+    Ok(())
+}
+
+/// Appends the canonical JSON of a payload.
+fn payload(out: &mut Vec<u8>, payload: AuditPayload<'_>, stored: Stored) -> Result<(), String> {
+    let text = match payload {
+        AuditPayload::Value(v) => return value(out, v),
+        AuditPayload::Json(text) => text,
+    };
+    // The library stores payloads as canonical JSON already; such text is
+    // its own canonical form (`is_canonical` accepts only fixed points of
+    // parse-then-encode), so its bytes are copied as they are.
+    if is_canonical(text.as_bytes()) {
+        out.extend_from_slice(text.as_bytes());
+        return Ok(());
+    }
+    let parsed = match stored {
+        Stored::Lenient => serde_json::from_str::<Value>(text)
+            .map_err(|e| format!("stored payload is not valid: {e}"))?,
+        Stored::Strict => {
+            let super::export::Strict(parsed) = serde_json::from_str(text)
+                .map_err(|e| format!("stored payload is not valid: {e}"))?;
+            if !parsed.is_object() {
+                return Err("stored payload is not a JSON object".into());
+            }
+            check_profile(&parsed).map_err(|e| e.to_string())?;
+            parsed
+        }
+    };
+    value(out, &parsed)
+}
+
+/// Appends `n` in decimal.
+fn decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// The first and last second of the years 0000 to 9999, which the fast path
+/// of [`time`] covers.
+const FIRST_SECOND: i64 = -62_167_219_200;
+const LAST_SECOND: i64 = 253_402_300_799;
+
+/// Appends `t` as [`rfc3339`] writes it (`2026-02-06T09:30:00.250000Z`),
+/// without a formatter for the years 0000 to 9999.
+fn time(out: &mut Vec<u8>, t: DateTime<Utc>) {
+    let nanos = t.timestamp_subsec_nanos();
+    let secs = t.timestamp();
+    if nanos >= 1_000_000_000 || !(FIRST_SECOND..=LAST_SECOND).contains(&secs) {
+        // A leap second or a year chrono writes with a sign: its own format.
+        out.extend_from_slice(rfc3339(t).as_bytes());
+        return;
+    }
+    let days = secs.div_euclid(86_400);
+    let second_of_day = secs.rem_euclid(86_400) as u32;
+    let (year, month, day) = civil_from_days(days);
+    let micros = nanos / 1_000;
+    let mut b = *b"0000-00-00T00:00:00.000000Z";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, second_of_day / 3_600);
+    put(14, 2, second_of_day / 60 % 60);
+    put(17, 2, second_of_day % 60);
+    put(20, 6, micros);
+    out.extend_from_slice(&b);
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count from 1970-01-01
+/// (H. Hinnant's `civil_from_days`), for years 0 to 9999.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn civil_from_days(days: i64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year as u32, month as u32, day as u32)
+}
+
+/// How deep [`is_canonical`] follows nesting before it leaves the text to
+/// the parser (whose own limit then applies).
+const MAX_DEPTH: usize = 64;
+
+/// Whether `text` is a JSON object written exactly as this module would
+/// write its parsed value, within the audit profile: no whitespace, members
+/// in strictly increasing order (so no duplicates), names without escapes or
+/// characters beyond U+FFFF, strings escaped as [`string`] does, integers of
+/// at most 15 digits and no other numbers. Such text parses to a value whose
+/// canonical JSON is the text itself. `false` means only "not known to be":
+/// the caller then parses and re-encodes.
+pub(crate) fn is_canonical(text: &[u8]) -> bool {
+    let mut scan = Scan { b: text, i: 0 };
+    text.first() == Some(&b'{') && scan.value(0) && scan.i == text.len()
+}
+
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> bool {
+        if self.peek() == Some(byte) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string().is_some(),
+            Some(b't') => self.literal(b"true"),
+            Some(b'f') => self.literal(b"false"),
+            Some(b'n') => self.literal(b"null"),
+            Some(b'-' | b'0'..=b'9') => self.integer(),
+            _ => false,
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> bool {
+        self.i += 1;
+        if self.eat(b'}') {
+            return true;
+        }
+        let mut previous: Option<&'a [u8]> = None;
+        loop {
+            let Some(name) = self.string() else {
+                return false;
+            };
+            // Raw UTF-8 byte order is code point order, which is RFC 8785's
+            // UTF-16 order for names within the Basic Multilingual Plane
+            // (no 4-byte sequences). Escaped names are left to the parser.
+            if name.contains(&b'\\') || name.iter().any(|&b| b >= 0xF0) {
+                return false;
+            }
+            if previous.is_some_and(|p| p >= name) {
+                return false;
+            }
+            previous = Some(name);
+            if !self.eat(b':') || !self.value(depth + 1) {
+                return false;
+            }
+            if self.eat(b'}') {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> bool {
+        self.i += 1;
+        if self.eat(b']') {
+            return true;
+        }
+        loop {
+            if !self.value(depth + 1) {
+                return false;
+            }
+            if self.eat(b']') {
+                return true;
+            }
+            if !self.eat(b',') {
+                return false;
+            }
+        }
+    }
+
+    /// A string escaped exactly as [`string`] escapes; returns its raw
+    /// contents (between the quotes).
+    fn string(&mut self) -> Option<&'a [u8]> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.i;
+        loop {
+            let b = *self.b.get(self.i)?;
+            self.i += 1;
+            match b {
+                b'"' => return Some(&self.b[start..self.i - 1]),
+                b'\\' => {
+                    let e = *self.b.get(self.i)?;
+                    self.i += 1;
+                    match e {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                        b'u' => {
+                            // Only `\u00XX`, lower-case, for a control
+                            // character without a short form.
+                            let hex = self.b.get(self.i..self.i + 4)?;
+                            self.i += 4;
+                            let low = match hex[3] {
+                                d @ b'0'..=b'9' => d - b'0',
+                                d @ b'a'..=b'f' => d - b'a' + 10,
+                                _ => return None,
+                            };
+                            let c = match hex[..3] {
+                                [b'0', b'0', b'0'] => low,
+                                [b'0', b'0', b'1'] => 0x10 | low,
+                                _ => return None,
+                            };
+                            if matches!(c, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
+                                return None;
+                            }
+                        }
+                        _ => return None,
+                    }
+                }
+                0..=0x1f => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// `0` or `-?[1-9][0-9]{0,14}`: an integer well inside 2^53 that the
+    /// writer gives back digit for digit (not `-0`, which parses as a float).
+    fn integer(&mut self) -> bool {
+        let negative = self.eat(b'-');
+        let start = self.i;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.i += 1;
+        }
+        let digits = &self.b[start..self.i];
+        match digits {
+            [] => false,
+            [b'0'] => !negative,
+            [b'0', ..] => false,
+            _ => digits.len() <= 15,
+        }
+    }
 }
 
 /// Appends the canonical JSON of `v`.
