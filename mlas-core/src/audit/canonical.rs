@@ -488,6 +488,93 @@ mod tests {
         );
     }
 
+    /// What `is_canonical` promises: accepted text is the canonical JSON of
+    /// its own parse.
+    fn fixed_point(text: &str) -> bool {
+        let accepted = super::is_canonical(text.as_bytes());
+        if accepted {
+            let parsed: serde_json::Value = serde_json::from_str(text).unwrap();
+            let mut again = Vec::new();
+            super::value(&mut again, &parsed).unwrap();
+            assert_eq!(String::from_utf8(again).unwrap(), text);
+        }
+        accepted
+    }
+
+    #[test]
+    fn canonical_payload_text_is_recognised() {
+        for text in [
+            r#"{}"#,
+            r#"{"a":"x","b":null,"c":[true,false,[],{}],"d":{"e":"\"\\\b\f\n\r\t\u0000\u001f/é😀"}}"#,
+            r#"{"amount":"-10.50","big":999999999999999,"m":-7,"n":0}"#,
+            r#"{"":1,"A":2,"a":3,"é":4}"#,
+        ] {
+            assert!(fixed_point(text), "{text}");
+        }
+        for text in [
+            r#"{"a": "x"}"#,
+            r#" {"a":"x"}"#,
+            r#"{"a":"x"} "#,
+            r#"{"b":"x","a":"y"}"#,
+            r#"{"a":"x","a":"y"}"#,
+            r#"{"a":"\/"}"#,
+            r#"{"a":"\u0041"}"#,
+            r#"{"a":"\u001F"}"#,
+            r#"{"a":"\u0008"}"#,
+            r#"{"a":"\u00e9"}"#,
+            r#"{"\u0061":"x"}"#,
+            r#"{"😀":"x"}"#,
+            r#"{"a":-0}"#,
+            r#"{"a":1.0}"#,
+            r#"{"a":1e3}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1234567890123456}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":"x""#,
+            r#"{"a":"x",}"#,
+            r#"["a"]"#,
+            r#""a""#,
+            "",
+        ] {
+            assert!(!fixed_point(text), "{text}");
+        }
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(100), "]".repeat(100));
+        assert!(!fixed_point(&deep));
+    }
+
+    #[test]
+    fn the_time_writer_matches_chrono() {
+        use chrono::{DateTime, TimeZone, Utc};
+        let mut cases: Vec<DateTime<Utc>> = vec![
+            Utc.with_ymd_and_hms(2026, 2, 6, 9, 30, 0).unwrap(),
+            Utc.with_ymd_and_hms(1970, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(1969, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(2000, 2, 29, 12, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(2100, 3, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(10000, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(-1, 12, 31, 23, 59, 59).unwrap(),
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            DateTime::from_timestamp_micros(-1).unwrap(),
+            DateTime::from_timestamp_micros(1_772_366_400_123_456).unwrap(),
+            DateTime::from_timestamp(1_772_366_400, 999_999_999).unwrap(),
+            // A leap second, which chrono writes as :60.
+            DateTime::from_timestamp(1_483_228_799, 1_500_000_000).unwrap(),
+        ];
+        let mut t = -62_167_219_200_000_000_i64;
+        while t < 253_402_300_800_000_000 {
+            cases.push(DateTime::from_timestamp_micros(t).unwrap());
+            t += 9_876_543_210_987;
+        }
+        for at in cases {
+            let mut ours = Vec::new();
+            super::time(&mut ours, at);
+            assert_eq!(String::from_utf8(ours).unwrap(), crate::clock::rfc3339(at));
+        }
+    }
+
     proptest! {
         #[test]
         fn matches_the_reference_canonicalizer(
@@ -498,6 +585,36 @@ mod tests {
                 .map(|(k, (s, i, b))| (k, json!([s, i, b, {"s": s}])))
                 .collect();
             same(&serde_json::Value::Object(object));
+        }
+        #[test]
+        fn stored_text_is_either_canonical_or_left_to_the_parser(
+            entries in prop::collection::btree_map("[a-c\\\\\"é]{0,3}", ("[ -~\u{0}-\u{1f}é😀]{0,6}", -99_i64..99, any::<bool>()), 0..5),
+        ) {
+            let object: serde_json::Map<String, serde_json::Value> = entries
+                .into_iter()
+                .map(|(k, (s, i, b))| (k, json!([s, i, b, null, {"s": s}])))
+                .collect();
+            let value = serde_json::Value::Object(object);
+            // serde_json writes sorted members with the same escapes: the
+            // SQLite backend stores canonical text.
+            let compact = serde_json::to_string(&value).unwrap();
+            let plain_keys = value.as_object().unwrap().keys().all(|k| !k.contains(['\\', '"']));
+            prop_assert!(fixed_point(&compact) || !plain_keys, "{}", compact);
+            let pretty = serde_json::to_string_pretty(&value).unwrap();
+            if pretty != compact {
+                prop_assert!(!fixed_point(&pretty));
+            }
+            let mut ours = Vec::new();
+            super::value(&mut ours, &value).unwrap();
+            prop_assert_eq!(ours, compact.into_bytes());
+        }
+
+        #[test]
+        fn the_time_writer_matches_chrono_anywhere(us in -62_167_219_200_000_000_i64..253_402_300_800_000_000) {
+            let at = chrono::DateTime::from_timestamp_micros(us).unwrap();
+            let mut ours = Vec::new();
+            super::time(&mut ours, at);
+            prop_assert_eq!(String::from_utf8(ours).unwrap(), crate::clock::rfc3339(at));
         }
     }
 }

@@ -542,6 +542,41 @@ mod tests {
     }
 
     #[test]
+    fn stored_payload_text_is_hashed_as_its_canonical_form() {
+        use crate::audit::AuditPayload;
+        let records = chain(1, None);
+        let record = &records[0];
+        let canonical = serde_json::to_string(&record.payload).unwrap();
+        let verdict = |text: &str| {
+            let mut row = record.as_row();
+            row.payload = AuditPayload::Json(text);
+            let mut v = ChainVerifier::from_genesis(None);
+            v.push_row(&row).unwrap();
+            v.finish().broken.map(|b| (b.seq, b.reason))
+        };
+        // Canonical text, and equivalent text written otherwise, verify.
+        assert_eq!(verdict(&canonical), None);
+        assert_eq!(verdict(r#" { "n" : "\u0030" } "#), None);
+        // Another value does not; text the verifiers refuse is malformed.
+        assert!(matches!(
+            verdict(r#"{"n":"1"}"#),
+            Some((1, BreakReason::HashMismatch { .. }))
+        ));
+        for refused in [
+            r#"{"n":"0","n":"0"}"#,
+            r#"{"n":"0","x":1.5}"#,
+            r#"{"n":"0","x":9007199254740992}"#,
+            r#"["n"]"#,
+            "not json",
+        ] {
+            assert!(
+                matches!(verdict(refused), Some((1, BreakReason::Malformed { .. }))),
+                "{refused}"
+            );
+        }
+    }
+
+    #[test]
     fn keyed_chains_fail_without_the_key() {
         let records = chain(3, Some(b"secret"));
         let mut v = ChainVerifier::from_genesis(Some(b"secret"));
