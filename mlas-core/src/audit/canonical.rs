@@ -292,6 +292,7 @@ impl<'a> Scan<'a> {
         }
         let start = self.i;
         loop {
+            self.i += plain_prefix(&self.b[self.i..]);
             let b = *self.b.get(self.i)?;
             self.i += 1;
             match b {
@@ -377,20 +378,28 @@ pub(crate) fn value(out: &mut Vec<u8>, v: &Value) -> Result<(), String> {
             out.push(b']');
         }
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             // The map iterates in UTF-8 (code point) order, which is UTF-16
-            // order unless a key has characters beyond U+FFFF.
-            if map.keys().any(|k| k.chars().any(|c| u32::from(c) > 0xFFFF)) {
-                entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
-            }
-            out.push(b'{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
+            // order unless a key has characters beyond U+FFFF (4-byte UTF-8
+            // sequences, led by 0xF0 to 0xF4): only then sort.
+            let member = |out: &mut Vec<u8>, i: usize, key: &str, item: &Value| {
                 if i > 0 {
                     out.push(b',');
                 }
                 string(out, key);
                 out.push(b':');
-                value(out, item)?;
+                value(out, item)
+            };
+            out.push(b'{');
+            if map.keys().any(|k| k.bytes().any(|b| b >= 0xF0)) {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+                for (i, (key, item)) in entries.into_iter().enumerate() {
+                    member(out, i, key, item)?;
+                }
+            } else {
+                for (i, (key, item)) in map.iter().enumerate() {
+                    member(out, i, key, item)?;
+                }
             }
             out.push(b'}');
         }
@@ -398,13 +407,47 @@ pub(crate) fn value(out: &mut Vec<u8>, v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// How many leading bytes of `bytes` a JSON string holds as they are (no
+/// `"`, `\` or control character), eight at a time.
+fn plain_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let zero_in = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+        // A byte below 0x20, or equal to `"`, or to `\`.
+        let special = (w.wrapping_sub(ONES * 0x20) & !w & HIGHS)
+            | zero_in(w ^ (ONES * u64::from(b'"')))
+            | zero_in(w ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            break;
+        }
+        i += 8;
+    }
+    while bytes
+        .get(i)
+        .is_some_and(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+    {
+        i += 1;
+    }
+    i
+}
+
 /// Appends `s` as a JSON string, escaped as RFC 8785 (ECMAScript) does: `"`,
 /// `\` and the control characters only, short forms where they exist.
 fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut bytes = s.as_bytes();
+    loop {
+        let plain = plain_prefix(bytes);
+        out.extend_from_slice(&bytes[..plain]);
+        let Some((&b, rest)) = bytes[plain..].split_first() else {
+            break;
+        };
+        bytes = rest;
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -413,10 +456,8 @@ fn string(out: &mut Vec<u8>, s: &str) {
             b'\t' => b"\\t",
             0x08 => b"\\b",
             0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
+            _ => b"",
         };
-        out.extend_from_slice(&bytes[start..i]);
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(b"\\u00");
@@ -425,9 +466,7 @@ fn string(out: &mut Vec<u8>, s: &str) {
         } else {
             out.extend_from_slice(escape);
         }
-        start = i + 1;
     }
-    out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
@@ -607,6 +646,12 @@ mod tests {
             let mut ours = Vec::new();
             super::value(&mut ours, &value).unwrap();
             prop_assert_eq!(ours, compact.into_bytes());
+        }
+
+        #[test]
+        fn plain_prefix_stops_where_a_byte_needs_escaping(bytes in prop::collection::vec(prop::sample::select(vec![0u8, 0x1f, 0x20, b'"', b'\\', b'a', 0x7f, 0x80, 0xdf, 0xff]), 0..40)) {
+            let naive = bytes.iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\').unwrap_or(bytes.len());
+            prop_assert_eq!(super::plain_prefix(&bytes), naive);
         }
 
         #[test]
