@@ -340,9 +340,8 @@ impl<'a> Scan<'a> {
         }
         let digits = &self.b[start..self.i];
         match digits {
-            [] => false,
             [b'0'] => !negative,
-            [b'0', ..] => false,
+            [] | [b'0', ..] => false,
             _ => digits.len() <= 15,
         }
     }
@@ -543,7 +542,7 @@ mod tests {
     #[test]
     fn canonical_payload_text_is_recognised() {
         for text in [
-            r#"{}"#,
+            "{}",
             r#"{"a":"x","b":null,"c":[true,false,[],{}],"d":{"e":"\"\\\b\f\n\r\t\u0000\u001f/é😀"}}"#,
             r#"{"amount":"-10.50","big":999999999999999,"m":-7,"n":0}"#,
             r#"{"":1,"A":2,"a":3,"é":4}"#,

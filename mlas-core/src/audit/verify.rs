@@ -203,7 +203,7 @@ impl fmt::Debug for ChainVerifier {
             .field("head", &self.head)
             .field("records", &self.records)
             .field("broken", &self.broken)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
