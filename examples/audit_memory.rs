@@ -2,8 +2,9 @@
 //!
 //! Builds a SQLite file with N audit records (default 1,000,000; `--records
 //! N` to change), then resets the process's peak RSS (`/proc/self/clear_refs`)
-//! and, streaming, verifies the chain (re-hashing every record) and exports
-//! it as JSON Lines to a file. Prints the peak RSS (`VmHWM`) of that phase.
+//! and, through the engine, verifies the chain (`Engine::verify_audit`,
+//! re-hashing every record) and exports it as JSON Lines to a file
+//! (`Engine::export_audit_jsonl`). Prints the peak RSS (`VmHWM`) of that phase.
 //! Goal: at most 64 MB.
 //!
 //! ```sh
@@ -16,9 +17,10 @@ use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use mlas::audit::{AuditEvent, AuditHead, AuditRecord, GENESIS_HASH, record_hash};
+use mlas::audit::{AuditEvent, AuditHead, AuditRecord};
+use mlas::engine::AuditRange;
 use mlas::sqlite::SqliteStore;
-use mlas::{Error, Store, TenantId};
+use mlas::{Engine, Error, Scope, Store, TenantId};
 use serde_json::json;
 
 fn vm_hwm_kib() -> u64 {
@@ -95,44 +97,21 @@ fn main() -> Result<(), Error> {
     );
 
     // Measure: a fresh store, peak RSS reset, then verify and export.
-    let store = SqliteStore::open(dir.path().join("audit.db"))?;
+    let engine = Engine::new(SqliteStore::open(dir.path().join("audit.db"))?);
+    let scope = Scope::new(tenant.as_str(), "bench")?;
     let before = vm_hwm_kib();
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let started = Instant::now();
-    let mut verified = 0u64;
-    let mut prev = GENESIS_HASH.to_owned();
-    store.read(&mut |tx| {
-        tx.scan_audit(&tenant, 1, &mut |r| {
-            if r.prev_hash != prev || record_hash(&r, None)? != r.hash {
-                return Err(Error::integrity(format!("record {} is broken", r.seq)));
-            }
-            prev = r.hash;
-            verified += 1;
-            Ok(true)
-        })
-    })?;
+    let report = engine.verify_audit(&scope)?.into_result()?;
+    let verified = report.records;
     let verify_s = started.elapsed().as_secs_f64();
 
     let file = std::fs::File::create(dir.path().join("audit.jsonl"))
         .map_err(|e| Error::storage(e.to_string()))?;
     let mut out = BufWriter::new(file);
-    let mut exported = 0u64;
-    store.read(&mut |tx| {
-        tx.scan_audit(&tenant, 1, &mut |r| {
-            let line = json!({
-                "tenant": r.tenant.as_str(), "seq": r.seq.to_string(),
-                "at": mlas::clock::rfc3339(r.at), "type": r.kind,
-                "resource_type": r.resource_type, "resource_id": r.resource_id,
-                "affiliate_id": r.affiliate_id, "actor": r.actor, "payload": r.payload,
-                "prev_hash": r.prev_hash, "hash": r.hash,
-            });
-            serde_json::to_writer(&mut out, &line)
-                .and_then(|()| out.write_all(b"\n").map_err(serde_json::Error::io))
-                .map_err(|e| Error::storage(e.to_string()))?;
-            exported += 1;
-            Ok(true)
-        })
-    })?;
+    let exported = engine
+        .export_audit_jsonl(&scope, AuditRange::default(), &mut out)?
+        .records;
     out.flush().map_err(|e| Error::storage(e.to_string()))?;
     let total_s = started.elapsed().as_secs_f64();
     let peak = vm_hwm_kib();

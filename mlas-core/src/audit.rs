@@ -61,9 +61,11 @@ pub mod export;
 pub mod verify;
 
 pub use checkpoint::Checkpoint;
+pub use row::{AuditPayload, AuditRow};
 pub use verify::{AuditVerification, BreakReason, ChainBreak, ChainVerifier};
 
 mod canonical;
+mod row;
 
 use chrono::{DateTime, Utc};
 use hmac::{KeyInit, Mac};

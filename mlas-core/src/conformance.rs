@@ -69,6 +69,7 @@ pub fn run_all(factory: Factory<'_>) {
     audit_round_trip(factory);
     audit_append_rules(factory);
     audit_scan(factory);
+    audit_rows(factory);
     audit_query(factory);
     audit_archiving(factory);
     read_rejects_writes(factory);
@@ -1773,6 +1774,89 @@ pub fn audit_scan(factory: Factory<'_>) {
 
         // The transaction is still usable after a scan stopped early.
         assert_eq!(tx.audit_head(&t)?.unwrap().seq, 250);
+        Ok(())
+    })
+    .unwrap();
+}
+
+/// `scan_audit_rows` hands out, borrowed, the very records `scan_audit`
+/// returns (a payload as text may be written differently, but must parse to
+/// the same value and hash the same), from `from_seq`, stopping when told.
+pub fn audit_rows(factory: Factory<'_>) {
+    use crate::audit::{AuditEvent, ChainVerifier};
+    let store = factory();
+    let t = tenant("org-1");
+    let other = tenant("org-2");
+    let mut chain: Vec<AuditRecord> = Vec::new();
+    for seq in 1..=40_u64 {
+        let head = chain.last().map(AuditRecord::head);
+        let event = AuditEvent {
+            kind: "commission.calculated",
+            resource_type: "commission",
+            resource_id: format!("com-{seq}"),
+            affiliate_id: (seq % 3 != 0).then(|| format!("aff-{seq}")),
+            payload: json!({
+                "amount": format!("-{seq}.50"), "nested": {"ok": true, "list": [1, "2", null]},
+                "text": "é \" \\ \n \u{1} 😀 /", "n": seq,
+            }),
+        };
+        let at = at(seq as i64) + chrono::TimeDelta::microseconds(123_456);
+        chain.push(AuditRecord::chained(&t, head.as_ref(), at, "ops", event, None).unwrap());
+    }
+    write(&*store, |tx| {
+        for r in &chain {
+            tx.append_audit(r)?;
+        }
+        tx.append_audit(&audit(&other, 1, 1, "x", "r"))
+    })
+    .unwrap();
+
+    read(&*store, |tx| {
+        let mut rows = Vec::new();
+        let mut verifier = ChainVerifier::from_genesis(None).for_tenant("org-1");
+        tx.scan_audit_rows(&t, 0, &mut |row| {
+            assert!(verifier.push_row(row)?, "row {} does not verify", row.seq);
+            rows.push(row.to_record()?);
+            Ok(true)
+        })?;
+        assert_eq!(rows, chain);
+        let report = verifier.finish();
+        assert!(report.is_intact(), "{report:?}");
+        assert_eq!(report.head, Some(chain[39].head()));
+
+        let mut seen = Vec::new();
+        tx.scan_audit_rows(&t, 38, &mut |row| {
+            seen.push((row.seq, row.tenant.to_owned()));
+            Ok(true)
+        })?;
+        assert_eq!(
+            seen,
+            [
+                (38, "org-1".to_owned()),
+                (39, "org-1".into()),
+                (40, "org-1".into())
+            ]
+        );
+
+        seen.clear();
+        tx.scan_audit_rows(&t, 7, &mut |row| {
+            seen.push((row.seq, row.tenant.to_owned()));
+            Ok(seen.len() < 2)
+        })?;
+        assert_eq!(seen.len(), 2, "the scan stops after the visitor says false");
+
+        let mut others = 0;
+        tx.scan_audit_rows(&other, 0, &mut |row| {
+            assert_eq!(row.tenant, "org-2");
+            others += 1;
+            Ok(true)
+        })?;
+        assert_eq!(others, 1);
+
+        let err = tx
+            .scan_audit_rows(&t, 1, &mut |_| Err(Error::integrity("stop here")))
+            .unwrap_err();
+        assert_eq!(err, Error::integrity("stop here"));
         Ok(())
     })
     .unwrap();

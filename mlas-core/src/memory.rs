@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::affiliate::Affiliate;
-use crate::audit::{AuditHead, AuditQuery, AuditRecord};
+use crate::audit::{AuditHead, AuditQuery, AuditRecord, AuditRow};
 use crate::commission::{Adjustment, Commission};
 use crate::error::{Error, Result};
 use crate::ids::{
@@ -484,6 +484,22 @@ impl Tx for MemoryTx<'_> {
         let hi = (tenant.clone(), u64::MAX);
         for (_, record) in self.state.audit.range(lo..=hi) {
             if !visit(record.clone())? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_audit_rows(
+        &mut self,
+        tenant: &TenantId,
+        from_seq: u64,
+        visit: &mut dyn FnMut(&AuditRow<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        let lo = (tenant.clone(), from_seq);
+        let hi = (tenant.clone(), u64::MAX);
+        for (_, record) in self.state.audit.range(lo..=hi) {
+            if !visit(&record.as_row())? {
                 break;
             }
         }

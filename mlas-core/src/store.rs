@@ -18,7 +18,7 @@
 //! database), so that two writers never chain onto the same record.
 
 use crate::affiliate::Affiliate;
-use crate::audit::{AuditHead, AuditQuery, AuditRecord};
+use crate::audit::{AuditHead, AuditQuery, AuditRecord, AuditRow};
 use crate::commission::{Adjustment, Commission, CommissionStatus};
 use crate::error::Result;
 use crate::ids::{
@@ -211,6 +211,24 @@ pub trait Tx {
         from_seq: u64,
         visit: &mut dyn FnMut(AuditRecord) -> Result<bool>,
     ) -> Result<()>;
+    /// Like [`Tx::scan_audit`], but hands `visit` each record borrowed as the
+    /// backend holds it, without building an owned [`AuditRecord`]: what
+    /// verification and exports read. A backend that stores the payload as
+    /// JSON text should hand the text as it is ([`AuditPayload::Json`]); it
+    /// need not be canonical. A row that cannot be read as a record (a time
+    /// out of range, a column of the wrong type) is an `Integrity` error.
+    ///
+    /// The default goes through [`Tx::scan_audit`].
+    ///
+    /// [`AuditPayload::Json`]: crate::audit::AuditPayload::Json
+    fn scan_audit_rows(
+        &mut self,
+        tenant: &TenantId,
+        from_seq: u64,
+        visit: &mut dyn FnMut(&AuditRow<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        self.scan_audit(tenant, from_seq, &mut |record| visit(&record.as_row()))
+    }
     /// Records matching the query, oldest first.
     fn query_audit(&mut self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>>;
     /// Deletes the records with `seq <= through_seq` (archiving).

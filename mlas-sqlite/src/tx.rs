@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
-use mlas_core::audit::{AuditHead, AuditQuery, AuditRecord};
+use mlas_core::audit::{AuditHead, AuditPayload, AuditQuery, AuditRecord, AuditRow};
 use mlas_core::payout::BatchLease;
 use mlas_core::store::{
     AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, PayoutFilter, Tx,
@@ -20,7 +20,7 @@ use mlas_core::{
     PayoutDetails, PayoutId, PayoutStatus, RefundId, Result, Rule, RuleId, SaleId, TenantId,
 };
 use mlas_core::{Refund, Sale};
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
 
 use crate::convert::{
@@ -547,20 +547,52 @@ const AUDIT_COLUMNS: &str = "tenant, seq, at, type, resource_type, resource_id, 
      actor, payload, prev_hash, hash";
 
 fn audit_row(row: &Row<'_>) -> Result<AuditRecord> {
-    let payload: String = row.get(8).storage()?;
-    Ok(AuditRecord {
-        tenant: id(row.get(0).storage()?, "tenant")?,
-        seq: unsigned(row.get(1).storage()?, "seq")?,
-        at: time(row.get(2).storage()?, "at")?,
-        kind: row.get(3).storage()?,
-        resource_type: row.get(4).storage()?,
-        resource_id: row.get(5).storage()?,
-        affiliate_id: row.get(6).storage()?,
-        actor: row.get(7).storage()?,
-        payload: from_json(&payload, "payload")?,
-        prev_hash: row.get(9).storage()?,
-        hash: row.get(10).storage()?,
+    audit_row_ref(row)?.to_record()
+}
+
+/// A row of `audit_records` borrowed from SQLite's buffers: no copies, and
+/// the payload left as its stored JSON text. A column of the wrong type is an
+/// `Integrity` error (the file was edited outside MLAS).
+fn audit_row_ref<'r>(row: &'r Row<'_>) -> Result<AuditRow<'r>> {
+    Ok(AuditRow {
+        tenant: text_ref(row, 0, "tenant")?,
+        seq: unsigned(integer_ref(row, 1, "seq")?, "seq")?,
+        at: time(integer_ref(row, 2, "at")?, "at")?,
+        kind: text_ref(row, 3, "type")?,
+        resource_type: text_ref(row, 4, "resource_type")?,
+        resource_id: text_ref(row, 5, "resource_id")?,
+        affiliate_id: match row.get_ref(6).storage()? {
+            ValueRef::Null => None,
+            _ => Some(text_ref(row, 6, "affiliate_id")?),
+        },
+        actor: text_ref(row, 7, "actor")?,
+        payload: AuditPayload::Json(text_ref(row, 8, "payload")?),
+        prev_hash: text_ref(row, 9, "prev_hash")?,
+        hash: text_ref(row, 10, "hash")?,
     })
+}
+
+/// A TEXT column, borrowed.
+fn text_ref<'r>(row: &'r Row<'_>, index: usize, column: &str) -> Result<&'r str> {
+    match row.get_ref(index).storage()? {
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map_err(|_| Error::integrity(format!("stored {column} is not UTF-8 text"))),
+        other => Err(Error::integrity(format!(
+            "stored {column} is not text but {}",
+            other.data_type()
+        ))),
+    }
+}
+
+/// An INTEGER column.
+fn integer_ref(row: &Row<'_>, index: usize, column: &str) -> Result<i64> {
+    match row.get_ref(index).storage()? {
+        ValueRef::Integer(i) => Ok(i),
+        other => Err(Error::integrity(format!(
+            "stored {column} is not an integer but {}",
+            other.data_type()
+        ))),
+    }
 }
 
 impl Tx for SqliteTx<'_> {
@@ -1052,6 +1084,15 @@ impl Tx for SqliteTx<'_> {
         from_seq: u64,
         visit: &mut dyn FnMut(AuditRecord) -> Result<bool>,
     ) -> Result<()> {
+        self.scan_audit_rows(tenant, from_seq, &mut |row| visit(row.to_record()?))
+    }
+
+    fn scan_audit_rows(
+        &mut self,
+        tenant: &TenantId,
+        from_seq: u64,
+        visit: &mut dyn FnMut(&AuditRow<'_>) -> Result<bool>,
+    ) -> Result<()> {
         // One cursor over the index: SQLite hands rows out one at a time, so
         // memory does not grow with the chain.
         let mut stmt = self
@@ -1065,7 +1106,7 @@ impl Tx for SqliteTx<'_> {
             .query(params![tenant.as_str(), signed(from_seq)])
             .storage()?;
         while let Some(row) = rows.next().storage()? {
-            if !visit(audit_row(row)?)? {
+            if !visit(&audit_row_ref(row)?)? {
                 break;
             }
         }

@@ -16,9 +16,11 @@ use std::io::{BufRead, Write};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::canonical::{Stored, write_row};
 use super::checkpoint::is_hash;
+use super::row::AuditRow;
 use super::verify::{AuditVerification, BreakReason, ChainVerifier};
-use super::{AuditRecord, canonical_json, check_profile, digest, hashed_object};
+use super::{AuditRecord, canonical_json, check_profile, digest};
 use crate::error::{Error, Result};
 
 /// The members of a JSON Lines record: the ten hashed ones and `hash`.
@@ -60,12 +62,23 @@ fn write_error(e: &dyn fmt::Display) -> Error {
 /// # Errors
 /// `Storage` when the writer fails; `Integrity` for a record outside the profile.
 pub fn write_jsonl_record(out: &mut dyn Write, record: &AuditRecord) -> Result<()> {
-    let mut object = hashed_object(record);
-    object.insert("hash".into(), Value::String(record.hash.clone()));
-    let mut line = canonical_json(&Value::Object(object))
-        .map_err(|e| Error::integrity(format!("audit record {}: {e}", record.seq)))?;
-    line.push(b'\n');
-    out.write_all(&line).map_err(|e| write_error(&e))
+    write_jsonl_row(out, &record.as_row(), &mut Vec::new())
+}
+
+/// Writes a stored row as one JSON Lines line, like [`write_jsonl_record`],
+/// using `buf` as scratch space (reuse it across rows). A payload stored as
+/// canonical JSON text is copied as it is; other text is parsed and
+/// re-encoded.
+///
+/// # Errors
+/// `Storage` when the writer fails; `Integrity` for a payload that is not
+/// JSON or lies outside the profile.
+pub fn write_jsonl_row(out: &mut dyn Write, row: &AuditRow<'_>, buf: &mut Vec<u8>) -> Result<()> {
+    buf.clear();
+    write_row(buf, row, Some(row.hash), Stored::Lenient)
+        .map_err(|e| Error::integrity(format!("audit record {}: {e}", row.seq)))?;
+    buf.push(b'\n');
+    out.write_all(buf).map_err(|e| write_error(&e))
 }
 
 /// Verifies a JSON Lines export read from `input` with `verifier` (which says
@@ -115,13 +128,16 @@ fn check_line(verifier: &mut ChainVerifier, text: &str) -> bool {
             false
         }
         Ok(line) => {
-            let computed = digest(&line.hashed_bytes, verifier.key()).map_err(|e| e.to_string());
+            let computed = digest(&line.hashed_bytes, verifier.key());
             verifier.check(
                 line.seq,
                 &line.tenant,
                 &line.prev_hash,
                 &line.hash,
-                computed,
+                match &computed {
+                    Ok(hash) => Ok(hash),
+                    Err(e) => Err(e.to_string()),
+                },
             )
         }
     }
@@ -203,7 +219,7 @@ fn parse_seq(text: &str) -> std::result::Result<u64, String> {
 
 /// A JSON value parsed with duplicate object keys refused: a line whose
 /// members two readers could see differently is not a record.
-struct Strict(Value);
+pub(crate) struct Strict(pub(crate) Value);
 
 impl<'de> Deserialize<'de> for Strict {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {

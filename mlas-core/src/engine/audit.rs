@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{Engine, Scope};
-use crate::audit::export::{CsvExport, feed_jsonl, write_jsonl_record};
+use crate::audit::export::{CsvExport, feed_jsonl, write_jsonl_row};
 use crate::audit::{
-    AuditEvent, AuditHead, AuditQuery, AuditRecord, AuditVerification, BreakReason, ChainVerifier,
-    Checkpoint,
+    AuditEvent, AuditHead, AuditPayload, AuditQuery, AuditRecord, AuditRow, AuditVerification,
+    BreakReason, ChainVerifier, Checkpoint,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::ids::TenantId;
@@ -313,7 +313,8 @@ impl Engine {
         range: AuditRange,
         out: &mut dyn Write,
     ) -> Result<ExportSummary> {
-        self.export_with(scope, range, &mut |record| write_jsonl_record(out, record))
+        let mut buf = Vec::with_capacity(1024);
+        self.export_with(scope, range, &mut |row| write_jsonl_row(out, row, &mut buf))
     }
 
     /// Streams the records of `range` to `out` as CSV with a header row, text
@@ -329,7 +330,7 @@ impl Engine {
         out: &mut dyn Write,
     ) -> Result<ExportSummary> {
         let mut csv = CsvExport::new(out)?;
-        let summary = self.export_with(scope, range, &mut |record| csv.write(record))?;
+        let summary = self.export_with(scope, range, &mut |row| csv.write(&row.to_record()?))?;
         csv.finish()?;
         Ok(summary)
     }
@@ -363,6 +364,7 @@ impl Engine {
 
         // First, in a read transaction: verify and write out the old prefix.
         let mut written: Option<u64> = None;
+        let mut buf = Vec::with_capacity(1024);
         let (anchor, report) = self.read(|tx| {
             let anchor = tx.audit_anchor(tenant)?;
             let mut verifier = start_verifier(anchor.as_ref(), key).for_tenant(tenant.as_str());
@@ -375,7 +377,7 @@ impl Engine {
                 &mut |record, _| {
                     // A retried read transaction must not write a record twice.
                     if written.is_none_or(|w| record.seq > w) {
-                        write_jsonl_record(out, record)?;
+                        write_jsonl_row(out, record, &mut buf)?;
                         written = Some(record.seq);
                     }
                     Ok(())
@@ -501,7 +503,7 @@ impl Engine {
                                 c.seq,
                                 BreakReason::CheckpointMismatch {
                                     expected: c.hash.clone(),
-                                    found: record.hash.clone(),
+                                    found: record.hash.to_owned(),
                                 },
                             );
                         }
@@ -540,7 +542,7 @@ impl Engine {
         &self,
         scope: &Scope,
         range: AuditRange,
-        write: &mut dyn FnMut(&AuditRecord) -> Result<()>,
+        write: &mut dyn FnMut(&AuditRow<'_>) -> Result<()>,
     ) -> Result<ExportSummary> {
         let mut summary = ExportSummary {
             records: 0,
@@ -550,15 +552,27 @@ impl Engine {
         self.read(|tx| {
             let from = range.from_seq.unwrap_or(0);
             let last_written = summary.last.as_ref().map(|h| h.seq);
-            tx.scan_audit(scope.tenant(), from, &mut |record| {
+            tx.scan_audit_rows(scope.tenant(), from, &mut |record| {
                 if range.through_seq.is_some_and(|t| record.seq > t) {
                     return Ok(false);
                 }
                 if last_written.is_none_or(|w| record.seq > w) {
-                    write(&record)?;
+                    write(record)?;
                     summary.records += 1;
                     summary.first_seq.get_or_insert(record.seq);
-                    summary.last = Some(record.head());
+                    match &mut summary.last {
+                        Some(last) => {
+                            last.seq = record.seq;
+                            last.hash.clear();
+                            last.hash.push_str(record.hash);
+                        }
+                        None => {
+                            summary.last = Some(AuditHead {
+                                seq: record.seq,
+                                hash: record.hash.to_owned(),
+                            });
+                        }
+                    }
                 }
                 Ok(true)
             })
@@ -595,10 +609,23 @@ fn describe(head: Option<&AuditHead>) -> String {
 }
 
 /// Whether `record` is the `audit.archived` record of the run that left `anchor`.
-fn vouches_for(record: &AuditRecord, anchor: &AuditCheckpoint) -> bool {
-    record.kind == ARCHIVED_KIND
-        && record.payload["through_seq"].as_str() == Some(anchor.seq.to_string().as_str())
-        && record.payload["through_hash"].as_str() == Some(anchor.hash.as_str())
+fn vouches_for(record: &AuditRow<'_>, anchor: &AuditCheckpoint) -> bool {
+    if record.kind != ARCHIVED_KIND {
+        return false;
+    }
+    let parsed;
+    let payload = match record.payload {
+        AuditPayload::Value(v) => v,
+        AuditPayload::Json(_) => match record.payload_value() {
+            Ok(v) => {
+                parsed = v;
+                &parsed
+            }
+            Err(_) => return false,
+        },
+    };
+    payload["through_seq"].as_str() == Some(anchor.seq.to_string().as_str())
+        && payload["through_hash"].as_str() == Some(anchor.hash.as_str())
 }
 
 /// The record at `seq`, if stored.
@@ -624,15 +651,15 @@ fn walk(
     tenant: &TenantId,
     from_seq: u64,
     verifier: &mut ChainVerifier,
-    stop: &dyn Fn(&AuditRecord) -> bool,
-    after: &mut dyn FnMut(&AuditRecord, &mut ChainVerifier) -> Result<()>,
+    stop: &dyn Fn(&AuditRow<'_>) -> bool,
+    after: &mut dyn FnMut(&AuditRow<'_>, &mut ChainVerifier) -> Result<()>,
 ) -> Result<()> {
     let mut hook_error = None;
-    let scanned = tx.scan_audit(tenant, from_seq, &mut |record| {
-        if stop(&record) || !verifier.push(&record)? {
+    let scanned = tx.scan_audit_rows(tenant, from_seq, &mut |record| {
+        if stop(record) || !verifier.push_row(record)? {
             return Ok(false);
         }
-        if let Err(e) = after(&record, verifier) {
+        if let Err(e) = after(record, verifier) {
             hook_error = Some(e);
             return Ok(false);
         }
@@ -657,12 +684,12 @@ fn walk(
 }
 
 /// A `stop` for [`walk`] that ends after `through_seq`.
-fn after_seq(through_seq: Option<u64>) -> impl Fn(&AuditRecord) -> bool {
+fn after_seq(through_seq: Option<u64>) -> impl Fn(&AuditRow<'_>) -> bool {
     move |record| through_seq.is_some_and(|t| record.seq > t)
 }
 
 /// An `after` for [`walk`] that does nothing (its type is fixed by `walk`).
 #[allow(clippy::unnecessary_wraps)]
-fn nothing(_: &AuditRecord, _: &mut ChainVerifier) -> Result<()> {
+fn nothing(_: &AuditRow<'_>, _: &mut ChainVerifier) -> Result<()> {
     Ok(())
 }
