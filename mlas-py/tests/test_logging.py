@@ -122,8 +122,9 @@ def test_events_become_log_records(collect: Collect, tmp_path: Path) -> None:
     sale = next(r for r in collect.records if r.getMessage().startswith("sale recorded"))
     assert sale.name == "mlas.core.engine.sales"
     assert sale.levelno == logging.DEBUG and sale.levelname == "DEBUG"
-    assert sale.getMessage() == "sale recorded sale=s1 lines=1"
-    assert sale.mlas_fields == {"sale": "s1", "lines": 1}  # type: ignore[attr-defined]
+    assert sale.getMessage() == "sale recorded sale=s1 lines=1 replayed=false"
+    fields = {"sale": "s1", "lines": 1, "replayed": False}
+    assert sale.mlas_fields == fields  # type: ignore[attr-defined]
     assert sale.pathname.endswith(".rs") and sale.lineno > 0
 
     paid = next(r for r in collect.records if r.getMessage().startswith("payout paid"))
