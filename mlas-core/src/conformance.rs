@@ -600,6 +600,29 @@ pub fn sale_round_trip(factory: Factory<'_>) {
         Ok(())
     })
     .unwrap();
+
+    // A refund updates the refunded amount alone; the explanation stays.
+    write(&*store, |tx| {
+        tx.set_sale_refunded(&t, &jpy.id, money("5000", "JPY"))
+    })
+    .unwrap();
+    let err = store
+        .write(&mut |tx| tx.set_sale_refunded(&t, &sale_id("s-none"), money("1", "JPY")))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let other = tenant("org-2");
+    let err = store
+        .write(&mut |tx| tx.set_sale_refunded(&other, &jpy.id, money("1", "JPY")))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    read(&*store, |tx| {
+        let mut expected = jpy.clone();
+        expected.refunded = money("5000", "JPY");
+        assert_eq!(tx.sale(&t, &jpy.id)?, Some(expected));
+        assert_eq!(tx.sale_explanation(&t, &jpy.id)?, Some(json!({})));
+        Ok(())
+    })
+    .unwrap();
 }
 
 /// Commissions round-trip with every field and every kind of rate.

@@ -123,6 +123,26 @@ pub trait Tx {
     fn sale(&mut self, tenant: &TenantId, id: &SaleId) -> Result<Option<Sale>>;
     /// Inserts or replaces a sale, with its explanation as JSON.
     fn put_sale(&mut self, sale: &Sale, explanation: &serde_json::Value) -> Result<()>;
+    /// Sets how much of a sale has been refunded, leaving the rest of the row
+    /// (its explanation included) as it is.
+    ///
+    /// The default reads and replaces the sale; a backend may update the one
+    /// column instead.
+    ///
+    /// # Errors
+    /// `NotFound` when the sale does not exist in the tenant.
+    fn set_sale_refunded(
+        &mut self,
+        tenant: &TenantId,
+        id: &SaleId,
+        refunded: crate::money::Money,
+    ) -> Result<()> {
+        let not_found = || crate::error::Error::not_found("sale", id);
+        let mut sale = self.sale(tenant, id)?.ok_or_else(not_found)?;
+        let explanation = self.sale_explanation(tenant, id)?.ok_or_else(not_found)?;
+        sale.refunded = refunded;
+        self.put_sale(&sale, &explanation)
+    }
     /// The stored explanation of a sale's calculation.
     fn sale_explanation(
         &mut self,

@@ -19,7 +19,7 @@ use mlas_core::{
     BatchStatus, Commission, CommissionId, CommissionStatus, Error, Payout, PayoutBatch,
     PayoutDetails, PayoutId, PayoutStatus, RefundId, Result, Rule, RuleId, SaleId, TenantId,
 };
-use mlas_core::{Refund, Sale};
+use mlas_core::{Money, Refund, Sale};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
 
@@ -740,6 +740,21 @@ impl Tx for SqliteTx<'_> {
                 to_json(explanation, "explanation")?,
             ],
         )?;
+        Ok(())
+    }
+
+    fn set_sale_refunded(&mut self, tenant: &TenantId, id: &SaleId, refunded: Money) -> Result<()> {
+        // One column by key: a refund does not rewrite the stored explanation.
+        self.writable()?;
+        let updated = self
+            .conn
+            .prepare_cached("UPDATE sales SET refunded_minor = ?3 WHERE tenant = ?1 AND id = ?2")
+            .storage()?
+            .execute(params![tenant.as_str(), id.as_str(), refunded.minor()])
+            .storage()?;
+        if updated == 0 {
+            return Err(Error::not_found("sale", id));
+        }
         Ok(())
     }
 

@@ -368,11 +368,8 @@ fn apply_refund(ctx: &mut Ctx<'_>, request: &NewRefund) -> Result<Refund> {
     }
 
     sale.refunded = sale.refunded.checked_add(request.amount)?;
-    let explanation = ctx
-        .tx
-        .sale_explanation(&ctx.scope.tenant, &sale.id)?
-        .unwrap_or(serde_json::Value::Null);
-    ctx.tx.put_sale(&sale, &explanation)?;
+    ctx.tx
+        .set_sale_refunded(&ctx.scope.tenant, &sale.id, sale.refunded)?;
     let refund = Refund {
         tenant: ctx.scope.tenant.clone(),
         id: request.id.clone(),
