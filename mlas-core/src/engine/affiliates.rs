@@ -42,14 +42,12 @@ impl Engine {
                 created_at: ctx.now,
                 updated_at: ctx.now,
             };
-            ctx.tx.put_affiliate(&affiliate)?;
-            ctx.audit(AuditEvent {
-                kind: "affiliate.created",
-                resource_type: "affiliate",
-                resource_id: affiliate.id.to_string(),
-                affiliate_id: Some(affiliate.id.to_string()),
-                payload: affiliate_payload(&affiliate),
-            })?;
+            save(
+                ctx,
+                &affiliate,
+                "affiliate.created",
+                affiliate_payload(&affiliate),
+            )?;
             Ok(affiliate)
         })
         .inspect(|a| tracing::debug!(affiliate = %a.id, "affiliate created"))
@@ -100,14 +98,12 @@ impl Engine {
                 affiliate.payout.clone_from(payout);
             }
             affiliate.updated_at = ctx.now;
-            ctx.tx.put_affiliate(&affiliate)?;
-            ctx.audit(AuditEvent {
-                kind: "affiliate.updated",
-                resource_type: "affiliate",
-                resource_id: affiliate.id.to_string(),
-                affiliate_id: Some(affiliate.id.to_string()),
-                payload: affiliate_payload(&affiliate),
-            })?;
+            save(
+                ctx,
+                &affiliate,
+                "affiliate.updated",
+                affiliate_payload(&affiliate),
+            )?;
             Ok(affiliate)
         })
     }
@@ -137,14 +133,12 @@ impl Engine {
             let from = affiliate.status;
             affiliate.status = status;
             affiliate.updated_at = ctx.now;
-            ctx.tx.put_affiliate(&affiliate)?;
-            ctx.audit(AuditEvent {
-                kind: "affiliate.status_changed",
-                resource_type: "affiliate",
-                resource_id: id.to_string(),
-                affiliate_id: Some(id.to_string()),
-                payload: json!({"from": from.as_str(), "to": status.as_str(), "reason": reason}),
-            })?;
+            save(
+                ctx,
+                &affiliate,
+                "affiliate.status_changed",
+                json!({"from": from.as_str(), "to": status.as_str(), "reason": reason}),
+            )?;
             Ok(affiliate)
         })
     }
@@ -175,17 +169,15 @@ impl Engine {
             let from = affiliate.sponsor.clone();
             affiliate.sponsor = sponsor.cloned();
             affiliate.updated_at = ctx.now;
-            ctx.tx.put_affiliate(&affiliate)?;
-            ctx.audit(AuditEvent {
-                kind: "affiliate.sponsor_changed",
-                resource_type: "affiliate",
-                resource_id: id.to_string(),
-                affiliate_id: Some(id.to_string()),
-                payload: json!({
+            save(
+                ctx,
+                &affiliate,
+                "affiliate.sponsor_changed",
+                json!({
                     "from": from.map(String::from),
                     "to": sponsor.map(ToString::to_string),
                 }),
-            })?;
+            )?;
             Ok(affiliate)
         })
     }
@@ -202,6 +194,23 @@ impl Engine {
             walk_upline(tx, scope.tenant(), id)
         })
     }
+}
+
+/// Stores an affiliate and appends the audit record of its change.
+fn save(
+    ctx: &mut Ctx<'_>,
+    affiliate: &Affiliate,
+    kind: &'static str,
+    payload: Value,
+) -> Result<()> {
+    ctx.tx.put_affiliate(affiliate)?;
+    ctx.audit(AuditEvent {
+        kind,
+        resource_type: "affiliate",
+        resource_id: affiliate.id.to_string(),
+        affiliate_id: Some(affiliate.id.to_string()),
+        payload,
+    })
 }
 
 /// Loads an affiliate of the operation's tenant or answers not found.
