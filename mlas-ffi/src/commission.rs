@@ -5,7 +5,9 @@ use std::ffi::c_char;
 
 use mlas_core::engine::Resolution;
 use mlas_core::store::{AdjustmentFilter, CommissionFilter};
-use mlas_core::{AffiliateId, CommissionId, CommissionStatus, PayoutId, SaleId};
+use mlas_core::{
+    AffiliateId, Commission, CommissionId, CommissionStatus, Engine, PayoutId, SaleId, Scope,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -253,18 +255,19 @@ pub unsafe extern "C" fn mlas_commission_reject(
     reason_len: usize,
     out_json: *mut *mut c_char,
 ) -> mlas_status {
-    call(|| {
-        // SAFETY: the caller promises live handles or NULL.
-        let (engine, scope) = unsafe { handles(engine, scope)? };
-        // SAFETY: the caller promises `id_len` readable bytes or NULL.
-        let id = CommissionId::new(unsafe { str_arg(id, id_len, "id")? })?;
-        // SAFETY: the caller promises `reason_len` readable bytes or NULL.
-        let reason = unsafe { str_arg(reason, reason_len, "reason")? };
-        let out = Out::new(out_json, "out_json")?;
-        let commission = engine.reject(scope, &id, reason)?;
-        // SAFETY: `out` is non-NULL and the caller promises it is writable.
-        unsafe { write_json(out, &json::commission(&commission)?) }
-    })
+    // SAFETY: the caller's promises are passed on unchanged.
+    unsafe {
+        decide(
+            engine,
+            scope,
+            id,
+            id_len,
+            reason,
+            reason_len,
+            out_json,
+            Engine::reject,
+        )
+    }
 }
 
 /// Disputes a PENDING or APPROVED commission with a `reason`: it is held
@@ -286,18 +289,19 @@ pub unsafe extern "C" fn mlas_commission_dispute(
     reason_len: usize,
     out_json: *mut *mut c_char,
 ) -> mlas_status {
-    call(|| {
-        // SAFETY: the caller promises live handles or NULL.
-        let (engine, scope) = unsafe { handles(engine, scope)? };
-        // SAFETY: the caller promises `id_len` readable bytes or NULL.
-        let id = CommissionId::new(unsafe { str_arg(id, id_len, "id")? })?;
-        // SAFETY: the caller promises `reason_len` readable bytes or NULL.
-        let reason = unsafe { str_arg(reason, reason_len, "reason")? };
-        let out = Out::new(out_json, "out_json")?;
-        let commission = engine.dispute(scope, &id, reason)?;
-        // SAFETY: `out` is non-NULL and the caller promises it is writable.
-        unsafe { write_json(out, &json::commission(&commission)?) }
-    })
+    // SAFETY: the caller's promises are passed on unchanged.
+    unsafe {
+        decide(
+            engine,
+            scope,
+            id,
+            id_len,
+            reason,
+            reason_len,
+            out_json,
+            Engine::dispute,
+        )
+    }
 }
 
 /// Resolves a DISPUTED commission: `resolution` is `MLAS_RESOLUTION_APPROVE`
@@ -370,5 +374,35 @@ pub unsafe extern "C" fn mlas_adjustment_list(
             .collect();
         // SAFETY: `out` is non-NULL and the caller promises it is writable.
         unsafe { write_json(out, &Value::Array(adjustments)) }
+    })
+}
+
+/// The body of `mlas_commission_reject` and `mlas_commission_dispute`: they
+/// differ only in the engine call that moves the commission.
+///
+/// # Safety
+/// As `mlas_commission_reject`.
+#[allow(clippy::too_many_arguments)] // the C arguments, passed through
+unsafe fn decide(
+    engine: *const mlas_engine,
+    scope: *const mlas_scope,
+    id: *const c_char,
+    id_len: usize,
+    reason: *const c_char,
+    reason_len: usize,
+    out_json: *mut *mut c_char,
+    act: fn(&Engine, &Scope, &CommissionId, &str) -> mlas_core::Result<Commission>,
+) -> mlas_status {
+    call(|| {
+        // SAFETY: the caller promises live handles or NULL.
+        let (engine, scope) = unsafe { handles(engine, scope)? };
+        // SAFETY: the caller promises `id_len` readable bytes or NULL.
+        let id = CommissionId::new(unsafe { str_arg(id, id_len, "id")? })?;
+        // SAFETY: the caller promises `reason_len` readable bytes or NULL.
+        let reason = unsafe { str_arg(reason, reason_len, "reason")? };
+        let out = Out::new(out_json, "out_json")?;
+        let commission = act(engine, scope, &id, reason)?;
+        // SAFETY: `out` is non-NULL and the caller promises it is writable.
+        unsafe { write_json(out, &json::commission(&commission)?) }
     })
 }
