@@ -73,7 +73,7 @@
 //! being sent.
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use rust_decimal::Decimal;
@@ -97,6 +97,10 @@ use crate::store::{AdjustmentFilter, CommissionFilter, CommissionMove, PayoutFil
 
 /// The longest provider reason or reference kept, in characters.
 const MAX_PROVIDER_TEXT: usize = 1000;
+
+/// The most payouts a processing run marks SENDING before sending them: the
+/// most a crash can leave to reconcile.
+const WAVE: usize = 100;
 
 impl Engine {
     /// Schedules a payout batch: one payout per (affiliate, currency), the sum
@@ -208,8 +212,15 @@ impl Engine {
             self.reconcile(scope, payout, provider, &lease)?;
         }
 
-        for payout in self.batch_payouts(scope, id, PayoutStatus::Pending)? {
-            self.attempt(scope, &payout.id, provider, Mode::Batch, &lease)?;
+        let mut queue: VecDeque<PayoutId> = self
+            .batch_payouts(scope, id, PayoutStatus::Pending)?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        while !queue.is_empty() {
+            let wave: Vec<PayoutId> = queue.drain(..queue.len().min(WAVE)).collect();
+            let unsent = self.send_wave(scope, &wave, provider, Mode::Batch, &lease)?;
+            queue.extend(unsent);
         }
 
         self.write(scope, |ctx| {
@@ -244,7 +255,7 @@ impl Engine {
         provider: &dyn PayoutProvider,
     ) -> Result<Payout> {
         let lease = self.new_lease();
-        let sent = self.attempt(scope, id, provider, Mode::Retry, &lease);
+        let sent = self.send_wave(scope, std::slice::from_ref(id), provider, Mode::Retry, &lease);
         let batch = self.payout(scope, id)?.batch;
         self.write(scope, |ctx| release(ctx, &batch, &lease))?;
         sent?;
@@ -492,50 +503,90 @@ impl Engine {
         })
     }
 
-    /// One send: tx1 marks SENDING, the provider is called outside any
-    /// transaction, tx2 records the outcome.
-    fn attempt(
+    /// Sends a wave of payouts: tx1 marks them all SENDING, the provider is
+    /// called for each outside any transaction, and tx2 records every answer.
+    ///
+    /// Two commits per wave instead of two per payout: the commissions of
+    /// many payouts share pages, so each page is written once a wave. Every
+    /// payout is still marked SENDING (and committed) before it is sent, so a
+    /// crash leaves at most a wave's payouts to reconcile. Sends stop once
+    /// half the lease has passed since tx1 renewed it: the payouts not sent
+    /// by then go back to PENDING in tx2 and are returned for a later wave,
+    /// so a slow provider never lets the lease lapse under payouts this
+    /// worker has marked but not yet sent. The first payout is always sent,
+    /// so every wave makes progress.
+    fn send_wave(
         &self,
         scope: &Scope,
-        id: &PayoutId,
+        ids: &[PayoutId],
         provider: &dyn PayoutProvider,
         mode: Mode,
         lease: &Claim,
-    ) -> Result<()> {
+    ) -> Result<Vec<PayoutId>> {
         let max_attempts = self.config.max_payout_attempts;
-        let instruction = self.write(scope, |ctx| {
-            let payout = load_payout(ctx, id)?;
-            let mut batch = load_batch(ctx, &payout.batch)?;
-            claim(ctx, &mut batch, lease)?;
-            ctx.tx.put_batch(&batch)?;
-            prepare(ctx, payout, mode, max_attempts)
+        let (instructions, renewed_at) = self.write(scope, |ctx| {
+            let mut claimed: Option<BatchId> = None;
+            let mut instructions = Vec::with_capacity(ids.len());
+            for id in ids {
+                let payout = load_payout(ctx, id)?;
+                if claimed.as_ref() != Some(&payout.batch) {
+                    let mut batch = load_batch(ctx, &payout.batch)?;
+                    claim(ctx, &mut batch, lease)?;
+                    ctx.tx.put_batch(&batch)?;
+                    claimed = Some(payout.batch.clone());
+                }
+                instructions.extend(prepare(ctx, payout, mode, max_attempts)?);
+            }
+            Ok((instructions, ctx.now))
         })?;
-        let Some(instruction) = instruction else {
-            return Ok(());
-        };
-
-        let outcome = catch_unwind(AssertUnwindSafe(|| provider.send(&instruction)))
-            .unwrap_or_else(|panic| ProviderOutcome::Unknown {
-                reason: format!("the provider panicked: {}", panic_message(&*panic)),
-            });
-        if let ProviderOutcome::Unknown { reason } = &outcome {
-            tracing::warn!(
-                payout = %id,
-                attempt = instruction.attempt,
-                reason = %reason,
-                "payout outcome unknown; it stays SENDING until reconciled"
-            );
-            return Ok(());
+        if instructions.is_empty() {
+            return Ok(Vec::new());
         }
+
+        let deadline = renewed_at + lease.length / 2;
+        let mut answered = Vec::with_capacity(instructions.len());
+        let mut unsent = Vec::new();
+        for instruction in instructions {
+            if !answered.is_empty() && self.now() >= deadline {
+                unsent.push(instruction);
+                continue;
+            }
+            let outcome = catch_unwind(AssertUnwindSafe(|| provider.send(&instruction)))
+                .unwrap_or_else(|panic| ProviderOutcome::Unknown {
+                    reason: format!("the provider panicked: {}", panic_message(&*panic)),
+                });
+            if let ProviderOutcome::Unknown { reason } = &outcome {
+                tracing::warn!(
+                    payout = %instruction.idempotency_key,
+                    attempt = instruction.attempt,
+                    reason = %reason,
+                    "payout outcome unknown; it stays SENDING until reconciled"
+                );
+                continue;
+            }
+            answered.push((instruction, outcome));
+        }
+        if answered.is_empty() && unsent.is_empty() {
+            return Ok(Vec::new());
+        }
+
         self.write(scope, |ctx| {
-            let recorded = record_outcome(ctx, id, instruction.attempt, &outcome, false)?;
-            match (mode, recorded) {
+            let mut settle = None;
+            for (instruction, outcome) in &answered {
+                let id = &instruction.idempotency_key;
+                settle = record_outcome(ctx, id, instruction.attempt, outcome, false)?.or(settle);
+            }
+            for instruction in &unsent {
+                put_back(ctx, instruction)?;
+            }
+            match (mode, settle) {
                 // A retry is the only send of its call: settle now.
                 (Mode::Retry, Some(batch)) => settle_batch(ctx, &batch),
                 // `process_batch` settles the batch once every payout is done.
                 _ => Ok(()),
             }
-        })
+        })?;
+        Ok(unsent.into_iter().map(|i| i.idempotency_key).collect())
     }
 }
 
@@ -725,6 +776,29 @@ fn sending(ctx: &mut Ctx<'_>, id: &PayoutId, attempt: u32) -> Result<Option<Payo
         );
         Ok(None)
     }
+}
+
+/// Returns a payout its wave marked SENDING but never sent to PENDING, and
+/// takes back the attempt, unless it has moved on meanwhile.
+fn put_back(ctx: &mut Ctx<'_>, instruction: &PayoutInstruction) -> Result<()> {
+    let Some(mut payout) = sending(ctx, &instruction.idempotency_key, instruction.attempt)? else {
+        return Ok(());
+    };
+    payout.status = PayoutStatus::Pending;
+    payout.attempts = payout.attempts.saturating_sub(1);
+    payout.updated_at = ctx.now;
+    ctx.tx.put_payout(&payout)?;
+    ctx.audit(AuditEvent {
+        kind: "payout.unsent",
+        resource_type: "payout",
+        resource_id: payout.id.to_string(),
+        affiliate_id: Some(payout.affiliate.to_string()),
+        payload: json!({
+            "batch_id": payout.batch.to_string(),
+            "to": PayoutStatus::Pending.as_str(),
+            "attempts": payout.attempts.to_string(),
+        }),
+    })
 }
 
 /// tx2: records a `Paid` or `Failed` outcome. Returns the batch of the
