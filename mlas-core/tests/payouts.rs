@@ -983,3 +983,54 @@ mod properties {
         Ok(())
     }
 }
+
+#[test]
+fn a_slow_provider_never_outlives_the_lease_of_a_wave() {
+    /// Takes three minutes a send: past half the five-minute lease after one.
+    struct Slow<'a>(SimulatedProvider, &'a FixedClock);
+    impl PayoutProvider for Slow<'_> {
+        fn send(&self, i: &mlas_core::PayoutInstruction) -> mlas_core::ProviderOutcome {
+            self.1.advance(TimeDelta::minutes(3));
+            self.0.send(i)
+        }
+        fn status(&self, id: &PayoutId) -> ProviderStatus {
+            self.0.status(id)
+        }
+    }
+    let mut w = world();
+    let keys = three_payouts(&mut w);
+    let provider = Slow(SimulatedProvider::new(), &w.clock);
+
+    let stats = w.process("b1", &provider);
+    assert_eq!(stats.batch.status, BatchStatus::Completed);
+    for key in &keys {
+        let payout = w.engine.payout(&w.scope, key).unwrap();
+        assert_eq!(payout.status, PayoutStatus::Paid);
+        assert_eq!(
+            payout.attempts, 1,
+            "an unsent payout's attempt is taken back"
+        );
+        assert_eq!(provider.0.calls(key), 1);
+        assert_eq!(provider.0.payments(key), 1);
+    }
+
+    // Each wave sent one payout and put the rest back: 2 + 1 of them.
+    let unsent = w
+        .engine
+        .audit_records(
+            &w.scope,
+            &mlas_core::AuditQuery {
+                kind: Some("payout.unsent".to_owned()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(unsent.records.len(), 3);
+    assert!(
+        unsent
+            .records
+            .iter()
+            .all(|r| r.payload["to"] == "PENDING" && r.payload["attempts"] == "0")
+    );
+    w.audit_len();
+}

@@ -15,14 +15,21 @@
 //!
 //! # Crash safety
 //!
-//! Every send is bracketed by two transactions and the provider is called
-//! between them, outside any transaction:
+//! Payouts are sent in waves of up to 100 (one for a retry). Every wave is
+//! bracketed by two transactions and the provider is called between them,
+//! outside any transaction:
 //!
-//! 1. tx1 marks the payout SENDING and counts the attempt (audit `payout.sending`);
-//! 2. the provider is called with the payout id as idempotency key;
-//! 3. tx2 records PAID (its commissions become PAID; its netted adjustments are
-//!    settled with it) or FAILED. An `Unknown` answer, or a panic inside the
-//!    provider, writes nothing: the payout stays SENDING.
+//! 1. tx1 marks each payout of the wave SENDING and counts its attempt (audit
+//!    `payout.sending`), and commits;
+//! 2. the provider is called for each, with the payout id as idempotency key;
+//! 3. tx2 records each PAID (its commissions become PAID; its netted
+//!    adjustments are settled with it) or FAILED. An `Unknown` answer, or a
+//!    panic inside the provider, writes nothing: the payout stays SENDING.
+//!    A payout the wave marked but did not send (its time ran out, see
+//!    below) goes back to PENDING (`payout.unsent`).
+//!
+//! Two commits a wave rather than two a payout: the commissions of many
+//! payouts share database pages, and each page is then written once a wave.
 //!
 //! A crash anywhere leaves each payout PENDING (never sent), SENDING (outcome
 //! unknown) or recorded. Processing a batch first asks the provider about every
@@ -38,9 +45,11 @@
 //!
 //! Processing claims the batch with a lease ([`crate::payout::BatchLease`])
 //! in the transaction that starts it, and renews it in every transaction that
-//! follows (each reconciliation and each tx1), so it never lapses while the
-//! worker is alive and its provider answers within
-//! [`EngineConfig::batch_lease`](super::EngineConfig::batch_lease). A second
+//! follows (each reconciliation and each wave's tx1). A wave stops sending
+//! once half the lease has passed since its tx1 (its first payout is always
+//! sent), so the lease never lapses under payouts the worker has marked but
+//! not sent, while the worker is alive and each provider call answers within
+//! half of [`EngineConfig::batch_lease`](super::EngineConfig::batch_lease). A second
 //! worker (thread, process or host on the same database) that tries the same
 //! batch meanwhile gets a `Conflict` and changes nothing; it never reconciles
 //! a payout the first one is still sending. A crashed worker's lease lapses,
@@ -56,6 +65,7 @@
 //! (likewise the record of each listed commission going from SCHEDULED to PAID,
 //! except the `anomalies` it names), `payout.failed`, `payout.reconciled` (a
 //! SENDING payout the provider never received, back to PENDING),
+//! `payout.unsent` (a payout its wave marked SENDING but did not send),
 //! `payout.cancelled` (+ one `commission.unscheduled` per commission),
 //! `batch.reopened` (a retry of a finished batch's payout) and `batch.finished`.
 //! An `Unknown` outcome changes nothing and is only logged. Batch processing
@@ -255,7 +265,13 @@ impl Engine {
         provider: &dyn PayoutProvider,
     ) -> Result<Payout> {
         let lease = self.new_lease();
-        let sent = self.send_wave(scope, std::slice::from_ref(id), provider, Mode::Retry, &lease);
+        let sent = self.send_wave(
+            scope,
+            std::slice::from_ref(id),
+            provider,
+            Mode::Retry,
+            &lease,
+        );
         let batch = self.payout(scope, id)?.batch;
         self.write(scope, |ctx| release(ctx, &batch, &lease))?;
         sent?;
