@@ -55,7 +55,7 @@
 //! | `affiliates` | an affiliate: name, email, status, tier, `commission_rate` (percent, text), `payout_method` and `payout_details` (JSON with the full account number: protect the file), `sponsor` | |
 //! | `rules` | one version of a rule, keyed `(tenant, id, version)`; `spec` is the rule as JSON (conditions, levels, caps, holding days) | |
 //! | `sales` | a recorded sale: amount and `refunded` so far, `affiliate` (level 1), `chain` (JSON list, level 1 first), attribution, `buyer`, `attributes` (JSON), and the calculation's `explanation` (JSON) | |
-//! | `commissions` | one line of a sale: levels, base, original, current, reversed and adjusted amounts, `rate` (JSON) and `percent`, the rule version, `status`, `available_at`, the `payout` carrying it | by affiliate, sale, status |
+//! | `commissions` | one line of a sale: levels, base, original, current, reversed and adjusted amounts, `rate` (JSON) and `percent`, the rule version, `status`, `available_at`, the `payout` carrying it | by affiliate, sale; open ones (PENDING, APPROVED) by status (since version 3) |
 //! | `refunds` | a refund of a sale with its `reversals` (JSON: commission, affiliate, amount, clawback adjustment) | |
 //! | `adjustments` | a signed clawback or correction for an affiliate, with the commission, sale, refund it comes from and the `payout` it was netted into (NULL while open) | by affiliate, payout; open ones |
 //! | `batches` | a payout batch: when it is due, status, the digest of the scheduling request, start and finish times, and the lease of the worker processing it (since version 2) | |
@@ -76,6 +76,7 @@ mod convert;
 mod error;
 mod migrations;
 mod options;
+mod query;
 mod schema;
 mod store;
 mod tx;

@@ -6,7 +6,6 @@
 //! query can use the index that matches it.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use mlas_core::audit::{AuditHead, AuditPayload, AuditQuery, AuditRecord, AuditRow};
@@ -20,7 +19,7 @@ use mlas_core::{
     PayoutDetails, PayoutId, PayoutStatus, RefundId, Result, Rule, RuleId, SaleId, TenantId,
 };
 use mlas_core::{Money, Refund, Sale};
-use rusqlite::types::{Value, ValueRef};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
 
 use crate::convert::{
@@ -28,6 +27,7 @@ use crate::convert::{
     signed, time, to_json, unsigned,
 };
 use crate::error::{SqlResultExt, is_unique_violation};
+use crate::query;
 
 /// A transaction on one connection. The caller (the store) began it and
 /// commits or rolls it back.
@@ -304,30 +304,6 @@ static UPSERT_PAYOUTS: LazyLock<Upsert> = LazyLock::new(|| {
 });
 static UPSERT_AUDIT_ANCHORS: LazyLock<Upsert> =
     LazyLock::new(|| Upsert::new("audit_anchors", &["tenant", "seq", "hash", "at"], 1));
-
-/// Appends ` AND <column> = ?n` and its value.
-fn and_eq(sql: &mut String, args: &mut Vec<Value>, column: &str, value: Value) {
-    and_cmp(sql, args, column, "=", value);
-}
-
-/// Appends ` AND <column> <op> ?n` and its value.
-fn and_cmp(sql: &mut String, args: &mut Vec<Value>, column: &str, op: &str, value: Value) {
-    args.push(value);
-    // Writing to a String cannot fail.
-    let _ = write!(sql, " AND {column} {op} ?{}", args.len());
-}
-
-/// Appends the ORDER BY and LIMIT clauses; SQLite reads `LIMIT -1` as none.
-fn order_and_limit(sql: &mut String, args: &mut Vec<Value>, order: &str, limit: Option<usize>) {
-    args.push(Value::Integer(
-        limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX)),
-    ));
-    let _ = write!(sql, " ORDER BY {order} LIMIT ?{}", args.len());
-}
-
-fn text(s: &str) -> Value {
-    Value::Text(s.to_owned())
-}
 
 // --- Affiliates -------------------------------------------------------------
 
@@ -864,19 +840,8 @@ impl Tx for SqliteTx<'_> {
         tenant: &TenantId,
         filter: &CommissionFilter,
     ) -> Result<Vec<Commission>> {
-        let mut sql = format!("SELECT {COMMISSION_COLUMNS} FROM commissions WHERE tenant = ?1");
-        let mut args = vec![text(tenant.as_str())];
-        if let Some(status) = filter.status {
-            and_eq(&mut sql, &mut args, "status", text(status.as_str()));
-        }
-        if let Some(affiliate) = &filter.affiliate {
-            and_eq(&mut sql, &mut args, "affiliate", text(affiliate.as_str()));
-        }
-        if let Some(sale) = &filter.sale {
-            and_eq(&mut sql, &mut args, "sale", text(sale.as_str()));
-        }
-        order_and_limit(&mut sql, &mut args, "id", filter.limit);
-        self.all(&sql, params_from_iter(args), commission_row)
+        let select = query::commissions(COMMISSION_COLUMNS, tenant, filter);
+        self.all(&select.sql, params_from_iter(select.args), commission_row)
     }
 
     fn refund(&mut self, tenant: &TenantId, id: &RefundId) -> Result<Option<Refund>> {
@@ -938,19 +903,8 @@ impl Tx for SqliteTx<'_> {
         tenant: &TenantId,
         filter: &AdjustmentFilter,
     ) -> Result<Vec<Adjustment>> {
-        let mut sql = format!("SELECT {ADJUSTMENT_COLUMNS} FROM adjustments WHERE tenant = ?1");
-        let mut args = vec![text(tenant.as_str())];
-        if let Some(affiliate) = &filter.affiliate {
-            and_eq(&mut sql, &mut args, "affiliate", text(affiliate.as_str()));
-        }
-        if filter.open_only {
-            sql.push_str(" AND payout IS NULL");
-        }
-        if let Some(payout) = &filter.payout {
-            and_eq(&mut sql, &mut args, "payout", text(payout.as_str()));
-        }
-        order_and_limit(&mut sql, &mut args, "id", None);
-        self.all(&sql, params_from_iter(args), adjustment_row)
+        let select = query::adjustments(ADJUSTMENT_COLUMNS, tenant, filter);
+        self.all(&select.sql, params_from_iter(select.args), adjustment_row)
     }
 
     fn batch(&mut self, tenant: &TenantId, id: &BatchId) -> Result<Option<PayoutBatch>> {
@@ -1014,19 +968,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn payouts(&mut self, tenant: &TenantId, filter: &PayoutFilter) -> Result<Vec<Payout>> {
-        let mut sql = format!("SELECT {PAYOUT_COLUMNS} FROM payouts WHERE tenant = ?1");
-        let mut args = vec![text(tenant.as_str())];
-        if let Some(batch) = &filter.batch {
-            and_eq(&mut sql, &mut args, "batch", text(batch.as_str()));
-        }
-        if let Some(status) = filter.status {
-            and_eq(&mut sql, &mut args, "status", text(status.as_str()));
-        }
-        if let Some(affiliate) = &filter.affiliate {
-            and_eq(&mut sql, &mut args, "affiliate", text(affiliate.as_str()));
-        }
-        order_and_limit(&mut sql, &mut args, "id", filter.limit);
-        self.all(&sql, params_from_iter(args), payout_row)
+        let select = query::payouts(PAYOUT_COLUMNS, tenant, filter);
+        self.all(&select.sql, params_from_iter(select.args), payout_row)
     }
 
     fn audit_head(&mut self, tenant: &TenantId) -> Result<Option<AuditHead>> {
@@ -1129,46 +1072,8 @@ impl Tx for SqliteTx<'_> {
     }
 
     fn query_audit(&mut self, tenant: &TenantId, query: &AuditQuery) -> Result<Vec<AuditRecord>> {
-        let mut sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_records WHERE tenant = ?1");
-        let mut args = vec![text(tenant.as_str())];
-        if let Some(resource) = &query.resource_id {
-            and_eq(&mut sql, &mut args, "resource_id", text(resource));
-        }
-        if let Some(affiliate) = &query.affiliate_id {
-            and_eq(&mut sql, &mut args, "affiliate_id", text(affiliate));
-        }
-        if let Some(kind) = &query.kind {
-            and_eq(&mut sql, &mut args, "type", text(kind));
-        }
-        if let Some(from) = query.from {
-            and_cmp(
-                &mut sql,
-                &mut args,
-                "at",
-                ">=",
-                Value::Integer(micros(from)),
-            );
-        }
-        if let Some(until) = query.until {
-            and_cmp(
-                &mut sql,
-                &mut args,
-                "at",
-                "<",
-                Value::Integer(micros(until)),
-            );
-        }
-        if let Some(after) = query.after_seq {
-            and_cmp(
-                &mut sql,
-                &mut args,
-                "seq",
-                ">",
-                Value::Integer(signed(after)),
-            );
-        }
-        order_and_limit(&mut sql, &mut args, "seq", query.limit);
-        self.all(&sql, params_from_iter(args), audit_row)
+        let select = query::audit_records(AUDIT_COLUMNS, tenant, query);
+        self.all(&select.sql, params_from_iter(select.args), audit_row)
     }
 
     fn delete_audit_through(&mut self, tenant: &TenantId, through_seq: u64) -> Result<u64> {
