@@ -490,25 +490,7 @@ impl Engine {
             ProviderStatus::NotFound => {
                 return self.write(scope, |ctx| {
                     renew(ctx, &payout.batch, lease)?;
-                    let Some(mut current) = sending(ctx, &payout.id, payout.attempts)? else {
-                        return Ok(());
-                    };
-                    current.status = PayoutStatus::Pending;
-                    current.attempts = current.attempts.saturating_sub(1);
-                    current.updated_at = ctx.now;
-                    ctx.tx.put_payout(&current)?;
-                    ctx.audit(AuditEvent {
-                        kind: "payout.reconciled",
-                        resource_type: "payout",
-                        resource_id: current.id.to_string(),
-                        affiliate_id: Some(current.affiliate.to_string()),
-                        payload: json!({
-                            "batch_id": current.batch.to_string(),
-                            "provider_status": "NOT_FOUND",
-                            "to": PayoutStatus::Pending.as_str(),
-                            "attempts": current.attempts.to_string(),
-                        }),
-                    })
+                    back_to_pending(ctx, &payout.id, payout.attempts, NeverSent::NotFound)
                 });
             }
         };
@@ -593,7 +575,8 @@ impl Engine {
                 settle = record_outcome(ctx, id, instruction.attempt, outcome, false)?.or(settle);
             }
             for instruction in &unsent {
-                put_back(ctx, instruction)?;
+                let (id, attempt) = (&instruction.idempotency_key, instruction.attempt);
+                back_to_pending(ctx, id, attempt, NeverSent::Unsent)?;
             }
             match (mode, settle) {
                 // A retry is the only send of its call: settle now.
@@ -794,26 +777,44 @@ fn sending(ctx: &mut Ctx<'_>, id: &PayoutId, attempt: u32) -> Result<Option<Payo
     }
 }
 
-/// Returns a payout its wave marked SENDING but never sent to PENDING, and
-/// takes back the attempt, unless it has moved on meanwhile.
-fn put_back(ctx: &mut Ctx<'_>, instruction: &PayoutInstruction) -> Result<()> {
-    let Some(mut payout) = sending(ctx, &instruction.idempotency_key, instruction.attempt)? else {
+/// Why a SENDING payout is known never to have reached the provider.
+#[derive(Debug, Clone, Copy)]
+enum NeverSent {
+    /// Reconciliation: the provider answered that it has no such payout.
+    NotFound,
+    /// Its wave marked it but stopped sending before its turn.
+    Unsent,
+}
+
+/// Returns a SENDING payout that never reached the provider to PENDING and
+/// takes back its attempt, unless it has moved on meanwhile
+/// (`payout.reconciled` or `payout.unsent`).
+fn back_to_pending(ctx: &mut Ctx<'_>, id: &PayoutId, attempt: u32, why: NeverSent) -> Result<()> {
+    let Some(mut payout) = sending(ctx, id, attempt)? else {
         return Ok(());
     };
     payout.status = PayoutStatus::Pending;
     payout.attempts = payout.attempts.saturating_sub(1);
     payout.updated_at = ctx.now;
     ctx.tx.put_payout(&payout)?;
+    let mut payload = json!({
+        "batch_id": payout.batch.to_string(),
+        "to": PayoutStatus::Pending.as_str(),
+        "attempts": payout.attempts.to_string(),
+    });
+    let kind = match why {
+        NeverSent::NotFound => {
+            payload["provider_status"] = "NOT_FOUND".into();
+            "payout.reconciled"
+        }
+        NeverSent::Unsent => "payout.unsent",
+    };
     ctx.audit(AuditEvent {
-        kind: "payout.unsent",
+        kind,
         resource_type: "payout",
         resource_id: payout.id.to_string(),
         affiliate_id: Some(payout.affiliate.to_string()),
-        payload: json!({
-            "batch_id": payout.batch.to_string(),
-            "to": PayoutStatus::Pending.as_str(),
-            "attempts": payout.attempts.to_string(),
-        }),
+        payload,
     })
 }
 
