@@ -527,3 +527,480 @@ impl Batch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The pipelined walk against the single-threaded one (`After::Here`),
+    //! which is the walk as it always was: same result, same report, same
+    //! rows seen by the hook, in the same order.
+
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::audit::{AuditEvent, AuditRecord, BreakReason, record_hash};
+    use crate::ids::TenantId;
+
+    const KEY: &[u8] = b"audit key";
+
+    /// A row as a backend would hand it out.
+    #[derive(Debug, Clone)]
+    enum Item {
+        /// Payload parsed, as a `MemoryStore` holds it.
+        Parsed(AuditRecord),
+        /// Payload as stored text, as SQLite holds it.
+        Text(AuditRecord, String),
+        /// A row the backend cannot read: the scan fails there.
+        Unreadable,
+    }
+
+    fn tenant() -> TenantId {
+        TenantId::new("org-1").unwrap()
+    }
+
+    fn event(i: u64, actor_note: &str) -> AuditEvent {
+        AuditEvent {
+            kind: if i % 7 == 3 {
+                "commission.calculated"
+            } else {
+                "sale.recorded"
+            },
+            resource_type: "sale",
+            resource_id: format!("sale-{i}"),
+            affiliate_id: (i % 3 != 0).then(|| format!("aff-{}", i % 11)),
+            payload: json!({
+                "amount": format!("{}.25", i % 1000),
+                "chain": [format!("aff-{}", i % 11), "aff-0"],
+                "note": format!("{actor_note} é \"{i}\"\n"),
+            }),
+        }
+    }
+
+    fn chain(n: u64, key: Option<&[u8]>) -> Vec<AuditRecord> {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 2, 6, 9, 30, 0).unwrap();
+        let mut out: Vec<AuditRecord> = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            let head = out.last().map(AuditRecord::head);
+            let at = at + chrono::TimeDelta::microseconds(i as i64 * 1_001);
+            out.push(
+                AuditRecord::chained(&tenant(), head.as_ref(), at, "ops", event(i, ""), key)
+                    .unwrap(),
+            );
+        }
+        out
+    }
+
+    /// How a test tampers with a chain, at a record index.
+    #[derive(Debug, Clone, Copy)]
+    enum Tamper {
+        Edit,
+        Delete,
+        /// A well-formed record slipped in, the later ones renumbered.
+        Insert,
+        /// Swapped with the next record.
+        Reorder,
+        /// `prev_hash` changed and the record rehashed: only the link shows it.
+        Relink,
+        WrongTenant,
+        /// A payload outside the profile, parsed: hashed as it is.
+        Float,
+        /// Payload text that is not JSON (stored text only).
+        NotJson,
+        /// The same payload written otherwise: still intact (stored text only).
+        Pretty,
+        Unreadable,
+    }
+
+    const TAMPERS: [Tamper; 10] = [
+        Tamper::Edit,
+        Tamper::Delete,
+        Tamper::Insert,
+        Tamper::Reorder,
+        Tamper::Relink,
+        Tamper::WrongTenant,
+        Tamper::Float,
+        Tamper::NotJson,
+        Tamper::Pretty,
+        Tamper::Unreadable,
+    ];
+
+    /// `records` as a backend would hand them out (payload text when
+    /// `text`), tampered at index `at` (clamped into the chain).
+    fn items(records: &[AuditRecord], tamper: Option<(Tamper, usize)>, text: bool) -> Vec<Item> {
+        let mut records = records.to_vec();
+        let mut texts: Vec<String> = records
+            .iter()
+            .map(|r| serde_json::to_string(&r.payload).unwrap())
+            .collect();
+        let mut unreadable = None;
+        if let Some((tamper, at)) = tamper.filter(|_| !records.is_empty()) {
+            let at = at.min(records.len() - 1);
+            match tamper {
+                Tamper::Edit => records[at].actor = "mallory".into(),
+                Tamper::Delete => {
+                    records.remove(at);
+                    texts.remove(at);
+                }
+                Tamper::Insert => {
+                    let head = at.checked_sub(1).map(|i| records[i].head());
+                    let forged = AuditRecord::chained(
+                        &tenant(),
+                        head.as_ref(),
+                        records[at].at,
+                        "mallory",
+                        event(at as u64, "forged"),
+                        None,
+                    )
+                    .unwrap();
+                    for r in &mut records[at..] {
+                        r.seq += 1;
+                    }
+                    texts.insert(at, serde_json::to_string(&forged.payload).unwrap());
+                    records.insert(at, forged);
+                }
+                Tamper::Reorder if at + 1 < records.len() => {
+                    records.swap(at, at + 1);
+                    texts.swap(at, at + 1);
+                }
+                Tamper::Reorder => records[at].seq += 1,
+                Tamper::Relink => {
+                    records[at].prev_hash = "f".repeat(64);
+                    records[at].hash = record_hash(&records[at], None).unwrap();
+                }
+                Tamper::WrongTenant => records[at].tenant = TenantId::new("org-2").unwrap(),
+                Tamper::Float => {
+                    records[at].payload = json!({"amount": 1.5});
+                    texts[at] = r#"{"amount":1.5}"#.into();
+                }
+                Tamper::NotJson => texts[at] = "not json".into(),
+                Tamper::Pretty => {
+                    texts[at] = serde_json::to_string_pretty(&records[at].payload).unwrap();
+                }
+                Tamper::Unreadable => unreadable = Some(at),
+            }
+        }
+        records
+            .into_iter()
+            .zip(texts)
+            .enumerate()
+            .map(
+                |(i, (record, payload))| match (unreadable == Some(i), text) {
+                    (true, _) => Item::Unreadable,
+                    (false, true) => Item::Text(record, payload),
+                    (false, false) => Item::Parsed(record),
+                },
+            )
+            .collect()
+    }
+
+    /// What a hook does besides recording the rows it sees.
+    #[derive(Debug, Clone, Copy, Default)]
+    struct Hooks {
+        /// Marks the chain broken at this seq (as a checkpoint's hook does).
+        fail_at: Option<u64>,
+        /// Fails with an error at this seq.
+        error_at: Option<u64>,
+        /// Panics at this seq.
+        panic_at: Option<u64>,
+        /// `stop` after this seq.
+        through: Option<u64>,
+    }
+
+    /// Everything a walk shows.
+    #[derive(Debug, PartialEq)]
+    struct Outcome {
+        result: std::result::Result<(), String>,
+        report: crate::audit::AuditVerification,
+        seen: Vec<(u64, String, Option<Value>)>,
+    }
+
+    /// Walks `items` single-threaded (`shape: None`) or pipelined.
+    fn walk_items(
+        items: &[Item],
+        key: Option<&[u8]>,
+        hooks: Hooks,
+        shape: Option<Shape>,
+    ) -> Outcome {
+        let mut scan = |visit: &mut dyn FnMut(&AuditRow<'_>) -> Result<bool>| {
+            for item in items {
+                let go = match item {
+                    Item::Parsed(record) => visit(&record.as_row())?,
+                    Item::Text(record, text) => {
+                        let mut row = record.as_row();
+                        row.payload = AuditPayload::Json(text);
+                        visit(&row)?
+                    }
+                    Item::Unreadable => {
+                        return Err(Error::integrity("stored seq is not an integer"));
+                    }
+                };
+                if !go {
+                    break;
+                }
+            }
+            Ok(())
+        };
+        let mut verifier = ChainVerifier::from_genesis(key).for_tenant("org-1");
+        let mut seen = Vec::new();
+        let mut hook = |row: &AuditRow<'_>, verifier: &mut ChainVerifier| {
+            seen.push((row.seq, row.hash.to_owned(), row.payload_value().ok()));
+            assert_ne!(
+                hooks.panic_at,
+                Some(row.seq),
+                "the hook panics at {}",
+                row.seq
+            );
+            if hooks.fail_at == Some(row.seq) {
+                verifier.fail(row.seq, BreakReason::BadCheckpointTag);
+            }
+            if hooks.error_at == Some(row.seq) {
+                return Err(Error::storage(format!("hook failed at {}", row.seq)));
+            }
+            Ok(())
+        };
+        let stop = |row: &AuditRow<'_>| hooks.through.is_some_and(|t| row.seq > t);
+        let result = match shape {
+            None => walk_shaped(
+                &mut scan,
+                0,
+                &mut verifier,
+                &stop,
+                After::Here(&mut hook),
+                Shape::DEFAULT,
+            ),
+            Some(shape) => walk_shaped(
+                &mut scan,
+                0,
+                &mut verifier,
+                &stop,
+                After::Anywhere(&mut hook),
+                shape,
+            ),
+        };
+        Outcome {
+            result: result.map_err(|e| format!("{:?}: {e}", e.kind())),
+            report: verifier.finish(),
+            seen,
+        }
+    }
+
+    /// Asserts that the pipelined walk in `shape` shows what the
+    /// single-threaded one shows; returns that.
+    fn same(items: &[Item], key: Option<&[u8]>, hooks: Hooks, shape: Shape) -> Outcome {
+        let alone = walk_items(items, key, hooks, None);
+        let piped = walk_items(items, key, hooks, Some(shape));
+        assert_eq!(piped, alone, "{shape:?} {hooks:?}");
+        alone
+    }
+
+    /// Small batches, a thread from the first record: every boundary is near.
+    const TINY: Shape = Shape {
+        inline_records: 0,
+        batch_records: 3,
+        batches: 2,
+    };
+
+    #[test]
+    fn a_long_intact_chain_gives_the_same_report_on_two_threads() {
+        let n = Shape::DEFAULT.inline_records + 3 * Shape::DEFAULT.batch_records as u64 + 17;
+        for key in [None, Some(KEY)] {
+            let records = chain(n, key);
+            for text in [false, true] {
+                let outcome = same(
+                    &items(&records, None, text),
+                    key,
+                    Hooks::default(),
+                    Shape::DEFAULT,
+                );
+                assert!(outcome.report.is_intact(), "{:?}", outcome.report.broken);
+                assert_eq!(outcome.report.records, n);
+                assert_eq!(outcome.report.head, records.last().map(AuditRecord::head));
+                assert_eq!(outcome.seen.len() as u64, n);
+            }
+        }
+        // Without the key, a keyed chain breaks at its first record, either way.
+        let records = chain(n, Some(KEY));
+        let outcome = same(
+            &items(&records, None, false),
+            None,
+            Hooks::default(),
+            Shape::DEFAULT,
+        );
+        assert_eq!(outcome.report.broken.unwrap().seq, 1);
+    }
+
+    #[test]
+    fn every_kind_of_tampering_is_named_alike_on_two_threads() {
+        let shape = Shape::DEFAULT;
+        let inline = shape.inline_records as usize;
+        let batch = shape.batch_records;
+        let n = (inline + 3 * batch + 10) as u64;
+        let records = chain(n, None);
+        // The first and last records, the last one verified inline, the first
+        // one piped, and both sides of a batch boundary.
+        let positions = [
+            0,
+            inline - 1,
+            inline,
+            inline + batch - 1,
+            inline + batch,
+            n as usize - 1,
+        ];
+        for tamper in TAMPERS {
+            for at in positions {
+                let text = matches!(tamper, Tamper::NotJson | Tamper::Pretty);
+                let outcome = same(
+                    &items(&records, Some((tamper, at)), text),
+                    None,
+                    Hooks::default(),
+                    shape,
+                );
+                let broken = outcome.report.broken.as_ref().map(|b| (b.seq, &b.reason));
+                let expected_seq = at as u64 + 1;
+                match (tamper, broken) {
+                    (Tamper::Pretty, None) => {}
+                    (Tamper::Delete, None) if at == n as usize - 1 => {}
+                    // Either the moved record or the one after it shows.
+                    (Tamper::Reorder | Tamper::Insert, Some((seq, _))) => {
+                        assert!(
+                            seq == expected_seq || seq == expected_seq + 1,
+                            "{tamper:?} at {at}"
+                        );
+                    }
+                    (_, Some((seq, _))) => assert_eq!(seq, expected_seq, "{tamper:?} at {at}"),
+                    (_, None) => panic!("{tamper:?} at {at} went unnoticed"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hooks_and_stops_behave_alike_on_two_threads() {
+        let records = chain(2_000, None);
+        let shape = Shape {
+            inline_records: 100,
+            batch_records: 64,
+            batches: 3,
+        };
+        for text in [false, true] {
+            let items = items(&records, None, text);
+            for hooks in [
+                Hooks {
+                    fail_at: Some(1_000),
+                    ..Hooks::default()
+                },
+                Hooks {
+                    error_at: Some(1_280),
+                    ..Hooks::default()
+                },
+                Hooks {
+                    error_at: Some(50),
+                    ..Hooks::default()
+                },
+                Hooks {
+                    through: Some(1_500),
+                    ..Hooks::default()
+                },
+                Hooks {
+                    through: Some(0),
+                    ..Hooks::default()
+                },
+            ] {
+                let outcome = same(&items, None, hooks, shape);
+                let last = outcome.seen.last().map(|s| s.0);
+                assert_eq!(
+                    last,
+                    hooks
+                        .fail_at
+                        .or(hooks.error_at)
+                        .or(hooks.through.filter(|&t| t > 0))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_panic_on_the_verifying_thread_is_an_error() {
+        let records = chain(50, None);
+        let items = items(&records, None, true);
+        let hooks = Hooks {
+            panic_at: Some(20),
+            ..Hooks::default()
+        };
+        let outcome = walk_items(&items, None, hooks, Some(TINY));
+        let message = outcome.result.unwrap_err();
+        assert!(
+            message.starts_with("Storage:") && message.contains("the hook panics at 20"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn an_empty_chain_and_a_chain_broken_from_the_start() {
+        same(&[], None, Hooks::default(), TINY);
+        let records = chain(30, None);
+        let items = items(&records, None, false);
+        let mut verifier = ChainVerifier::from_genesis(None);
+        verifier.fail(1, BreakReason::BadCheckpointTag);
+        let mut scan = |visit: &mut dyn FnMut(&AuditRow<'_>) -> Result<bool>| {
+            for item in &items {
+                if let Item::Parsed(record) = item {
+                    if !visit(&record.as_row())? {
+                        break;
+                    }
+                }
+            }
+            Ok(())
+        };
+        let mut hook = |_: &AuditRow<'_>, _: &mut ChainVerifier| -> Result<()> {
+            panic!("no record is intact")
+        };
+        walk_shaped(
+            &mut scan,
+            0,
+            &mut verifier,
+            &|_| false,
+            After::Anywhere(&mut hook),
+            TINY,
+        )
+        .unwrap();
+        assert_eq!(verifier.finish().records, 0);
+    }
+
+    fn tamper() -> impl Strategy<Value = Option<(Tamper, usize)>> {
+        proptest::option::of((proptest::sample::select(TAMPERS.to_vec()), 0usize..120))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn pipelined_walks_match_the_single_threaded_one(
+            n in 0u64..120,
+            tamper in tamper(),
+            text in any::<bool>(),
+            keyed in any::<bool>(),
+            inline_records in 0u64..40,
+            batch_records in 1usize..12,
+            batches in 1usize..4,
+            fail_at in proptest::option::of(1u64..120),
+            error_at in proptest::option::of(1u64..120),
+            through in proptest::option::of(0u64..120),
+            unreadable_at in proptest::option::of(0usize..120),
+        ) {
+            let key = keyed.then_some(KEY);
+            let records = chain(n, key);
+            let hooks = Hooks { fail_at, error_at, panic_at: None, through };
+            let shape = Shape { inline_records, batch_records, batches };
+            let mut items = items(&records, tamper, text);
+            // A second fault: a row that cannot be read, before or after the
+            // first, which the walk must not report if it stopped before it.
+            if let Some(item) = unreadable_at.and_then(|u| items.get_mut(u)) {
+                *item = Item::Unreadable;
+            }
+            let alone = walk_items(&items, key, hooks, None);
+            let piped = walk_items(&items, key, hooks, Some(shape));
+            prop_assert_eq!(piped, alone);
+        }
+    }
+}
