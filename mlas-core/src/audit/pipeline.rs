@@ -225,22 +225,28 @@ fn walk_pipelined<'a>(
             if let Some(feed) = &mut feed {
                 return Ok(feed.push(row));
             }
-            match inline.take() {
+            let checker = match inline.take() {
                 Some(checker) if seen >= shape.inline_records => {
-                    Ok(feed.insert(Feed::start(scope, checker, shape)).push(row))
+                    match Feed::start(scope, checker, shape) {
+                        Ok(started) => return Ok(feed.insert(started).push(row)),
+                        // No thread to be had: verify on here, try later.
+                        Err(checker) => {
+                            seen = 0;
+                            checker
+                        }
+                    }
                 }
-                Some(checker) => {
-                    seen += 1;
-                    let go = step(checker.verifier, checker.after, row, Stored::Strict);
-                    inline = Some(checker);
-                    go.or_else(|e| {
-                        failed = Some(e);
-                        Ok(false)
-                    })
-                }
+                Some(checker) => checker,
                 // Not reached: the checker is here or with the thread.
-                None => Ok(false),
-            }
+                None => return Ok(false),
+            };
+            seen += 1;
+            let go = step(checker.verifier, checker.after, row, Stored::Strict);
+            inline = Some(checker);
+            go.or_else(|e| {
+                failed = Some(e);
+                Ok(false)
+            })
         });
         match (feed, failed) {
             (Some(feed), _) => feed.finish(scanned),
@@ -251,23 +257,39 @@ fn walk_pipelined<'a>(
 }
 
 impl<'scope> Feed<'scope> {
-    /// Starts the verifying thread with `checker`.
+    /// Starts the verifying thread and hands it `checker`; gives `checker`
+    /// back if the system has no thread to give.
     fn start<'a: 'scope>(
         scope: &'scope Scope<'scope, '_>,
         checker: Checker<'a>,
         shape: Shape,
-    ) -> Self {
+    ) -> std::result::Result<Self, Checker<'a>> {
         let (full, to_verify) = mpsc::channel();
         let (verified, empty) = mpsc::channel();
-        let worker = scope.spawn(move || verify_batches(checker, &to_verify, &verified));
-        Feed {
+        // The checker goes over a channel once the thread exists, so that a
+        // failed spawn does not take it down with the closure.
+        let (give, take) = mpsc::channel::<Checker<'a>>();
+        let spawned = thread::Builder::new()
+            .name("mlas-audit-verify".into())
+            .spawn_scoped(scope, move || match take.recv() {
+                Ok(checker) => verify_batches(checker, &to_verify, &verified),
+                Err(_) => Ok(Progress::Drained),
+            });
+        let Ok(worker) = spawned else {
+            return Err(checker);
+        };
+        if let Err(mpsc::SendError(checker)) = give.send(checker) {
+            // Not reached: the thread holds `take` until it has the checker.
+            return Err(checker);
+        }
+        Ok(Feed {
             batch: Batch::with_capacity(shape.batch_records),
             full,
             empty,
             spare: shape.batches.saturating_sub(1),
             batch_records: shape.batch_records.max(1),
             worker,
-        }
+        })
     }
 
     /// Copies `row` into the batch, handing the batch over when full.
