@@ -43,8 +43,8 @@ type SendHook<'h> = dyn FnMut(&AuditRow<'_>, &mut ChainVerifier) -> Result<()> +
 /// The hook of a walk, and so where the walk may run.
 pub(crate) enum After<'h> {
     /// A hook that may run on the verifying thread: a long chain is verified
-    /// on two threads. A row it sees holds a store's parsed payload as the
-    /// canonical JSON text of that payload ([`AuditPayload::Json`]).
+    /// on two threads. There, the rows it sees hold a store's parsed payload
+    /// as that payload's canonical JSON text ([`AuditPayload::Json`]).
     Anywhere(&'h mut SendHook<'h>),
     /// A hook that must run on the calling thread (it holds something that
     /// is not `Send`, such as the writer of an archive): the whole walk stays

@@ -81,8 +81,12 @@ impl Engine {
     /// The answer is a report, not an error: its `broken` names the first
     /// broken record and why, or is `None` with `head` the verified head.
     ///
+    /// Past its first few thousand records, a chain is hashed on a second
+    /// (scoped) thread while this one reads: the report is the one a single
+    /// thread gives.
+    ///
     /// # Errors
-    /// `Storage` when the store fails.
+    /// `Storage` when the store fails (or the verifying thread panicked).
     pub fn verify_audit(&self, scope: &Scope) -> Result<AuditVerification> {
         self.verify_with(scope, None)
     }
