@@ -97,6 +97,7 @@ fn payload(out: &mut Vec<u8>, payload: AuditPayload<'_>, stored: Stored) -> Resu
         return Ok(());
     }
     let parsed = match stored {
+        // (`Encoded` text was copied above.)
         Stored::Lenient | Stored::Encoded => serde_json::from_str::<Value>(text)
             .map_err(|e| format!("stored payload is not valid: {e}"))?,
         Stored::Strict => {
