@@ -54,7 +54,9 @@
 //! remaining record's `prev_hash` is the anchor's hash.
 //!
 //! Submodules: [`verify`] walks a chain, [`export`] writes and reads JSON Lines
-//! and CSV, [`checkpoint`] is the head a host keeps outside the database.
+//! and CSV, [`checkpoint`] is the head a host keeps outside the database;
+//! the crate-private `pipeline` runs a store's scan through a verifier, on
+//! two threads for a long chain.
 
 pub mod checkpoint;
 pub mod export;
@@ -65,6 +67,7 @@ pub use row::{AuditPayload, AuditRow};
 pub use verify::{AuditVerification, BreakReason, ChainBreak, ChainVerifier};
 
 mod canonical;
+pub(crate) mod pipeline;
 mod row;
 
 use chrono::{DateTime, Utc};

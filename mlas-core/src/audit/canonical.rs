@@ -27,6 +27,11 @@ pub(crate) enum Stored {
     Strict,
     /// Parse it (as reading a record does) and write its canonical form.
     Lenient,
+    /// Never parse it: the text is this module's own encoding of a parsed
+    /// payload ([`value`]), written on another thread (see
+    /// [`super::pipeline`]), so it is what encoding the value would write.
+    /// Never for text read from a store.
+    Encoded,
 }
 
 /// The canonical bytes of `record`'s hashed object.
@@ -87,12 +92,13 @@ fn payload(out: &mut Vec<u8>, payload: AuditPayload<'_>, stored: Stored) -> Resu
     // The library stores payloads as canonical JSON already; such text is
     // its own canonical form (`is_canonical` accepts only fixed points of
     // parse-then-encode), so its bytes are copied as they are.
-    if is_canonical(text.as_bytes()) {
+    if stored == Stored::Encoded || is_canonical(text.as_bytes()) {
         out.extend_from_slice(text.as_bytes());
         return Ok(());
     }
     let parsed = match stored {
-        Stored::Lenient => serde_json::from_str::<Value>(text)
+        // (`Encoded` text was copied above.)
+        Stored::Lenient | Stored::Encoded => serde_json::from_str::<Value>(text)
             .map_err(|e| format!("stored payload is not valid: {e}"))?,
         Stored::Strict => {
             let super::export::Strict(parsed) = serde_json::from_str(text)

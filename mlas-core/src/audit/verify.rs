@@ -296,13 +296,19 @@ impl ChainVerifier {
     /// # Errors
     /// `Validation` for an unusable key.
     pub fn push_row(&mut self, row: &AuditRow<'_>) -> Result<bool> {
+        self.push_row_as(row, Stored::Strict)
+    }
+
+    /// [`ChainVerifier::push_row`], with `stored` saying how to take a
+    /// payload held as text (see [`Stored`]).
+    pub(crate) fn push_row_as(&mut self, row: &AuditRow<'_>, stored: Stored) -> Result<bool> {
         if self.broken.is_some() {
             return Ok(false);
         }
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         let mut hex = [0u8; 64];
-        let computed = match write_row(&mut buf, row, None, Stored::Strict) {
+        let computed = match write_row(&mut buf, row, None, stored) {
             Ok(()) => {
                 self.hash_hex(&buf, &mut hex)?;
                 Ok(std::str::from_utf8(&hex).unwrap_or_default())

@@ -8,11 +8,12 @@ use serde_json::json;
 
 use super::{Engine, Scope};
 use crate::audit::export::{CsvExport, feed_jsonl, write_jsonl_row};
+use crate::audit::pipeline::{self, After};
 use crate::audit::{
     AuditEvent, AuditHead, AuditPayload, AuditQuery, AuditRecord, AuditRow, AuditVerification,
     BreakReason, ChainVerifier, Checkpoint,
 };
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::ids::TenantId;
 use crate::store::{AuditCheckpoint, Tx};
 
@@ -80,8 +81,12 @@ impl Engine {
     /// The answer is a report, not an error: its `broken` names the first
     /// broken record and why, or is `None` with `head` the verified head.
     ///
+    /// Past its first few thousand records, a chain is hashed on a second
+    /// (scoped) thread while this one reads: the report is the one a single
+    /// thread gives.
+    ///
     /// # Errors
-    /// `Storage` when the store fails.
+    /// `Storage` when the store fails (or the verifying thread panicked).
     pub fn verify_audit(&self, scope: &Scope) -> Result<AuditVerification> {
         self.verify_with(scope, None)
     }
@@ -133,7 +138,7 @@ impl Engine {
                 scan_from,
                 &mut verifier,
                 &after_seq(through_seq),
-                &mut nothing,
+                After::Anywhere(&mut nothing),
             )?;
             Ok(verifier.finish())
         })
@@ -252,7 +257,7 @@ impl Engine {
                 from,
                 &mut verifier,
                 &after_seq(None),
-                &mut nothing,
+                After::Anywhere(&mut nothing),
             )?;
             Ok(verifier.finish())
         })
@@ -374,14 +379,15 @@ impl Engine {
                 0,
                 &mut verifier,
                 &|record| record.at >= before,
-                &mut |record, _| {
+                // Writes to `out`, which need not be `Send`: one thread.
+                After::Here(&mut |record, _| {
                     // A retried read transaction must not write a record twice.
                     if written.is_none_or(|w| record.seq > w) {
                         write_jsonl_row(out, record, &mut buf)?;
                         written = Some(record.seq);
                     }
                     Ok(())
-                },
+                }),
             )?;
             Ok((anchor, verifier.finish()))
         })?;
@@ -493,7 +499,7 @@ impl Engine {
                 0,
                 &mut verifier,
                 &after_seq(None),
-                &mut |record, verifier| {
+                After::Anywhere(&mut |record, verifier| {
                     if let Some(a) = &anchor {
                         vouched |= vouches_for(record, a);
                     }
@@ -509,7 +515,7 @@ impl Engine {
                         }
                     }
                     Ok(())
-                },
+                }),
             )?;
             if verifier.broken().is_none() {
                 if let Some(a) = &anchor {
@@ -641,46 +647,24 @@ fn record_at(tx: &mut dyn Tx, tenant: &TenantId, seq: u64) -> Result<Option<Audi
 }
 
 /// Feeds the records from `from_seq` to `verifier` until `stop` says so or
-/// a record is broken, calling `after` with each intact record.
-///
-/// A record the backend cannot read (its error is of kind `Integrity`) is a
-/// break at the next expected seq, not an error: a hand-edited row that no
-/// longer decodes is tampering like any other. Errors from `after` propagate.
+/// a record is broken, calling `after` with each intact record (see
+/// [`pipeline::walk`]: a row the backend cannot read is a break, and a long
+/// chain is verified on two threads unless `after` must run on this one).
 fn walk(
     tx: &mut dyn Tx,
     tenant: &TenantId,
     from_seq: u64,
     verifier: &mut ChainVerifier,
     stop: &dyn Fn(&AuditRow<'_>) -> bool,
-    after: &mut dyn FnMut(&AuditRow<'_>, &mut ChainVerifier) -> Result<()>,
+    after: After<'_>,
 ) -> Result<()> {
-    let mut hook_error = None;
-    let scanned = tx.scan_audit_rows(tenant, from_seq, &mut |record| {
-        if stop(record) || !verifier.push_row(record)? {
-            return Ok(false);
-        }
-        if let Err(e) = after(record, verifier) {
-            hook_error = Some(e);
-            return Ok(false);
-        }
-        Ok(verifier.broken().is_none())
-    });
-    if let Some(e) = hook_error {
-        return Err(e);
-    }
-    match scanned {
-        Err(e) if e.kind() == ErrorKind::Integrity => {
-            let at = verifier.next_seq().unwrap_or(from_seq);
-            verifier.fail(
-                at,
-                BreakReason::Malformed {
-                    message: e.to_string(),
-                },
-            );
-            Ok(())
-        }
-        other => other,
-    }
+    pipeline::walk(
+        &mut |visit| tx.scan_audit_rows(tenant, from_seq, visit),
+        from_seq,
+        verifier,
+        stop,
+        after,
+    )
 }
 
 /// A `stop` for [`walk`] that ends after `through_seq`.
