@@ -31,8 +31,8 @@ venv="$work/venv/bin"
 
 step "ruff (lint, format check)"
 # One configuration (mlas-py/pyproject.toml) for the package, its tests and the
-# Python runbook at the root.
-lint_paths=("$here/python" "$here/tests" "$here/../examples/runbook.py")
+# Python runbook and benchmark at the root.
+lint_paths=("$here/python" "$here/tests" "$here/../examples/runbook.py" "$here/../benches/python_ingest.py")
 "$venv/ruff" check --config "$here/pyproject.toml" "${lint_paths[@]}"
 "$venv/ruff" format --check --config "$here/pyproject.toml" "${lint_paths[@]}"
 
