@@ -6,7 +6,12 @@
 //!
 //! `cargo run --release --example ingest_batches -- [batches] [batch_size]`
 
-#![allow(clippy::unwrap_used, clippy::cast_precision_loss, missing_docs, dead_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::cast_precision_loss,
+    missing_docs,
+    dead_code
+)]
 
 // The same chains, rule and sales as the benchmarks.
 #[path = "../benches/common/mod.rs"]
@@ -22,7 +27,10 @@ fn main() {
     let batch_size: usize = args.next().map_or(1_000, |n| n.parse().unwrap());
 
     let dir = common::scratch_dir();
-    let engine = common::engine(common::open(&dir.path().join("rust.db"), Synchronous::Normal));
+    let engine = common::engine(common::open(
+        &dir.path().join("rust.db"),
+        Synchronous::Normal,
+    ));
     let scope = common::scope();
     let sellers = common::populate(&engine, 200);
 

@@ -75,10 +75,16 @@ pub struct EngineConfig {
     /// The HMAC key of the keyed audit mode; `None` hashes with plain SHA-256.
     pub audit_key: Option<Vec<u8>>,
     /// How long a worker's claim on a batch lasts without renewal. It is
-    /// renewed before every payout is sent, so it must exceed the slowest
-    /// provider call; after a crash, the batch can be processed again once it
-    /// lapses.
+    /// renewed before every wave of payouts (see `payout_wave`), and a wave
+    /// stops sending once half of it has passed, so it must exceed twice the
+    /// slowest provider call; after a crash, the batch can be processed again
+    /// once it lapses.
     pub batch_lease: chrono::TimeDelta,
+    /// How many payouts batch processing marks SENDING in one transaction
+    /// before sending them (at least 1; 100 by default). A crash leaves at
+    /// most this many payouts to reconcile with the provider; larger waves
+    /// commit less often. 1 sends strictly one payout at a time.
+    pub payout_wave: usize,
 }
 
 impl Default for EngineConfig {
@@ -88,6 +94,7 @@ impl Default for EngineConfig {
             max_payout_attempts: 3,
             audit_key: None,
             batch_lease: chrono::TimeDelta::minutes(5),
+            payout_wave: 100,
         }
     }
 }
@@ -99,6 +106,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("max_payout_attempts", &self.max_payout_attempts)
             .field("audit_key", &self.audit_key.as_ref().map(|_| "<secret>"))
             .field("batch_lease", &self.batch_lease)
+            .field("payout_wave", &self.payout_wave)
             .finish()
     }
 }
@@ -167,6 +175,9 @@ impl Engine {
         }
         if config.batch_lease <= chrono::TimeDelta::zero() {
             return Err(Error::validation("batch_lease", "must be longer than zero"));
+        }
+        if config.payout_wave == 0 {
+            return Err(Error::validation("payout_wave", "must be at least 1"));
         }
         if config.audit_key.as_ref().is_some_and(Vec::is_empty) {
             return Err(Error::validation("audit_key", "must not be empty"));

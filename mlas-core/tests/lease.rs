@@ -84,3 +84,16 @@ fn the_lease_length_must_be_positive() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation);
 }
+
+#[test]
+fn a_payout_wave_must_hold_at_least_one_payout() {
+    let config = mlas_core::EngineConfig {
+        payout_wave: 0,
+        ..Default::default()
+    };
+    let err = mlas_core::Engine::in_memory()
+        .with_config(config)
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Validation);
+    assert!(err.to_string().contains("payout_wave"), "{err}");
+}

@@ -1034,3 +1034,54 @@ fn a_slow_provider_never_outlives_the_lease_of_a_wave() {
     );
     w.audit_len();
 }
+
+#[test]
+fn a_wave_of_one_sends_each_payout_between_its_own_two_commits() {
+    let mut w = world_with(EngineConfig {
+        payout_wave: 1,
+        ..EngineConfig::default()
+    });
+    let keys = three_payouts(&mut w);
+    let stats = w.process("b1", &SimulatedProvider::new());
+    assert_eq!(stats.count(PayoutStatus::Paid), 3);
+
+    // sending, paid, sending, paid, ...: never two payouts SENDING at once.
+    let kinds: Vec<String> = w
+        .engine
+        .audit_records(&w.scope, &mlas_core::AuditQuery::default())
+        .unwrap()
+        .records
+        .into_iter()
+        .filter(|r| r.kind == "payout.sending" || r.kind == "payout.paid")
+        .map(|r| format!("{} {}", r.kind, r.resource_id))
+        .collect();
+    let expected: Vec<String> = keys
+        .iter()
+        .flat_map(|k| [format!("payout.sending {k}"), format!("payout.paid {k}")])
+        .collect();
+    assert_eq!(kinds, expected);
+}
+
+#[test]
+fn a_wave_of_several_marks_them_all_before_sending_any() {
+    let mut w = world();
+    let keys = three_payouts(&mut w);
+    w.process("b1", &SimulatedProvider::new());
+    let kinds: Vec<String> = w
+        .engine
+        .audit_records(&w.scope, &mlas_core::AuditQuery::default())
+        .unwrap()
+        .records
+        .into_iter()
+        .filter(|r| r.kind == "payout.sending" || r.kind == "payout.paid")
+        .map(|r| r.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["payout.sending"; 3]
+            .into_iter()
+            .chain(["payout.paid"; 3])
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(keys.len(), 3);
+}

@@ -122,6 +122,8 @@ const LEASE: Duration = Duration::from_millis(100);
 fn child(db: &str, ledger: &str, batch: &str) {
     let config = EngineConfig {
         batch_lease: chrono::TimeDelta::from_std(LEASE).unwrap(),
+        // Twelve payouts in waves of five: kills land between waves too.
+        payout_wave: 5,
         ..EngineConfig::default()
     };
     let engine = Engine::new(SqliteStore::open(db).unwrap())

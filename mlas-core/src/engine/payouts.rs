@@ -15,7 +15,9 @@
 //!
 //! # Crash safety
 //!
-//! Payouts are sent in waves of up to 100 (one for a retry). Every wave is
+//! Payouts are sent in waves of up to
+//! [`EngineConfig::payout_wave`](super::EngineConfig::payout_wave) (100 by
+//! default; one for a retry). Every wave is
 //! bracketed by two transactions and the provider is called between them,
 //! outside any transaction:
 //!
@@ -107,10 +109,6 @@ use crate::store::{AdjustmentFilter, CommissionFilter, CommissionMove, PayoutFil
 
 /// The longest provider reason or reference kept, in characters.
 const MAX_PROVIDER_TEXT: usize = 1000;
-
-/// The most payouts a processing run marks SENDING before sending them: the
-/// most a crash can leave to reconcile.
-const WAVE: usize = 100;
 
 impl Engine {
     /// Schedules a payout batch: one payout per (affiliate, currency), the sum
@@ -228,7 +226,8 @@ impl Engine {
             .map(|p| p.id)
             .collect();
         while !queue.is_empty() {
-            let wave: Vec<PayoutId> = queue.drain(..queue.len().min(WAVE)).collect();
+            let size = queue.len().min(self.config.payout_wave);
+            let wave: Vec<PayoutId> = queue.drain(..size).collect();
             let unsent = self.send_wave(scope, &wave, provider, Mode::Batch, &lease)?;
             queue.extend(unsent);
         }
