@@ -41,7 +41,8 @@ use crate::payout_method::PayoutDetails;
 use crate::rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 use crate::sale::{Refund, Reversal, Sale};
 use crate::store::{
-    AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, PayoutFilter, Store, Tx,
+    AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, CommissionTally,
+    PayoutFilter, PayoutTally, Store, Tx,
 };
 
 /// Makes a fresh, empty store for one group of checks.
@@ -60,6 +61,7 @@ pub fn run_all(factory: Factory<'_>) {
     adjustment_round_trip_and_filters(factory);
     batch_and_payout_round_trip(factory);
     payout_filters(factory);
+    tallies(factory);
     money_and_time_extremes(factory);
     tenant_isolation(factory);
     rollback_on_error(factory);
@@ -1213,6 +1215,95 @@ pub fn payout_filters(factory: Factory<'_>) {
     write(&*store, |tx| tx.put_payout(&p9)).unwrap();
     check(by(None, Some(Pending), None), &["p5"]);
     check(by(None, Some(Paid), None), &["p1", "p10", "p9"]);
+}
+
+/// Commission and payout tallies count exactly what the filters list, per
+/// status and currency (commissions) or batch and status (payouts), in text
+/// order, and only the tenant's own rows.
+pub fn tallies(factory: Factory<'_>) {
+    use CommissionStatus::{Approved, Paid, Pending};
+
+    let store = factory();
+    let t = tenant("org-1");
+    let other = tenant("org-2");
+    let eur = |mut c: Commission, original: &str| {
+        c.base_amount = money("1000.00", "EUR");
+        c.original_amount = money(original, "EUR");
+        c.amount = money(original, "EUR");
+        c.reversed_amount = money("0.00", "EUR");
+        c.adjusted = money("0.00", "EUR");
+        c
+    };
+    write(&*store, |tx| {
+        for tenant in [&t, &other] {
+            put_affiliates(tx, tenant, &["a1", "a2", "buyer-1"])?;
+            put_sale(tx, tenant, "s-1", "a1")?;
+        }
+        // USD originals are 92.59 each (the fixture's).
+        tx.put_commission(&commission(&t, "c1", "s-1", "a1", Pending))?;
+        tx.put_commission(&commission(&t, "c2", "s-1", "a2", Pending))?;
+        tx.put_commission(&commission(&t, "c3", "s-1", "a1", Paid))?;
+        tx.put_commission(&eur(commission(&t, "c4", "s-1", "a2", Paid), "10.01"))?;
+        tx.put_commission(&eur(commission(&t, "c5", "s-1", "a1", Paid), "0.99"))?;
+        tx.put_commission(&commission(&other, "c6", "s-1", "a1", Approved))?;
+
+        for tenant in [&t, &other] {
+            tx.put_batch(&batch(tenant, "b-1"))?;
+            tx.put_batch(&batch(tenant, "b-2"))?;
+        }
+        let mut attempts = |tenant: &TenantId, id, b, status, n| {
+            let mut p = payout(tenant, id, b, "a1", status);
+            p.attempts = n;
+            tx.put_payout(&p)
+        };
+        attempts(&t, "p1", "b-2", PayoutStatus::Paid, 1)?;
+        attempts(&t, "p2", "b-2", PayoutStatus::Paid, 3)?;
+        attempts(&t, "p3", "b-2", PayoutStatus::Failed, 2)?;
+        attempts(&t, "p4", "b-1", PayoutStatus::Pending, 0)?;
+        attempts(&t, "p5", "b-1", PayoutStatus::Pending, 0)?;
+        attempts(&other, "p6", "b-1", PayoutStatus::Paid, 1)?;
+        Ok(())
+    })
+    .unwrap();
+
+    let tally = |status, code: &str, count, original_minor| CommissionTally {
+        status,
+        currency: currency(code),
+        count,
+        original_minor,
+    };
+    assert_eq!(
+        read(&*store, |tx| tx.commission_tallies(&t)).unwrap(),
+        [
+            tally(Paid, "EUR", 2, 1100),
+            tally(Paid, "USD", 1, 9259),
+            tally(Pending, "USD", 2, 18_518),
+        ]
+    );
+    assert_eq!(
+        read(&*store, |tx| tx.commission_tallies(&tenant("org-none"))).unwrap(),
+        []
+    );
+
+    let tally = |b, status, count, sent, retried| PayoutTally {
+        batch: batch_id(b),
+        status,
+        count,
+        sent,
+        retried,
+    };
+    assert_eq!(
+        read(&*store, |tx| tx.payout_tallies(&t)).unwrap(),
+        [
+            tally("b-1", PayoutStatus::Pending, 2, 0, 0),
+            tally("b-2", PayoutStatus::Failed, 1, 1, 1),
+            tally("b-2", PayoutStatus::Paid, 2, 2, 1),
+        ]
+    );
+    assert_eq!(
+        read(&*store, |tx| tx.payout_tallies(&tenant("org-none"))).unwrap(),
+        []
+    );
 }
 
 /// Large and negative amounts, and times far from now, survive a round trip.

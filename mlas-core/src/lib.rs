@@ -67,4 +67,6 @@ pub use provider::{
 pub use rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 pub use rust_decimal::Decimal;
 pub use sale::{NewRefund, NewSale, Refund, Reversal, Sale};
-pub use store::{AdjustmentFilter, CommissionFilter, PayoutFilter, Store, Tx};
+pub use store::{
+    AdjustmentFilter, CommissionFilter, CommissionTally, PayoutFilter, PayoutTally, Store, Tx,
+};

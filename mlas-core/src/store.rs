@@ -17,6 +17,8 @@
 //! (SQLite's IMMEDIATE transaction; `SELECT ... FOR UPDATE` on a networked
 //! database), so that two writers never chain onto the same record.
 
+use std::collections::BTreeMap;
+
 use crate::affiliate::Affiliate;
 use crate::audit::{AuditHead, AuditQuery, AuditRecord, AuditRow};
 use crate::commission::{Adjustment, Commission, CommissionStatus};
@@ -24,6 +26,7 @@ use crate::error::Result;
 use crate::ids::{
     AdjustmentId, AffiliateId, BatchId, CommissionId, PayoutId, RefundId, RuleId, SaleId, TenantId,
 };
+use crate::money::Currency;
 use crate::payout::{Payout, PayoutBatch, PayoutStatus};
 use crate::rule::Rule;
 use crate::sale::{Refund, Sale};
@@ -80,6 +83,36 @@ pub struct CommissionMove<'a> {
     pub to_payout: Option<&'a PayoutId>,
     /// Its new `updated_at`.
     pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How many of a tenant's commissions are in one status and currency, and the
+/// sum of their original amounts: one row of [`Tx::commission_tallies`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommissionTally {
+    /// The status counted.
+    pub status: CommissionStatus,
+    /// The currency counted.
+    pub currency: Currency,
+    /// How many commissions.
+    pub count: u64,
+    /// The sum of their original amounts, in minor units.
+    pub original_minor: i128,
+}
+
+/// How many of a tenant's payouts are in one batch and status: one row of
+/// [`Tx::payout_tallies`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutTally {
+    /// The batch counted.
+    pub batch: BatchId,
+    /// The status counted.
+    pub status: PayoutStatus,
+    /// How many payouts.
+    pub count: u64,
+    /// How many of them were handed to the provider at least once.
+    pub sent: u64,
+    /// How many of them were handed to the provider more than once.
+    pub retried: u64,
 }
 
 /// A checkpoint: the position and hash of one audit record, kept so a chain can
@@ -191,6 +224,30 @@ pub trait Tx {
         filter: &CommissionFilter,
     ) -> Result<Vec<Commission>>;
 
+    /// The tenant's commissions counted per status and currency (ordered by
+    /// status, then currency code, as text), with the sum of their original
+    /// amounts: what metrics report, without reading every commission.
+    ///
+    /// The default reads every commission; a backend should count where the
+    /// rows are.
+    fn commission_tallies(&mut self, tenant: &TenantId) -> Result<Vec<CommissionTally>> {
+        let mut tallies: BTreeMap<(&'static str, String), CommissionTally> = BTreeMap::new();
+        for c in self.commissions(tenant, &CommissionFilter::default())? {
+            let currency = c.original_amount.currency();
+            let tally = tallies
+                .entry((c.status.as_str(), currency.code().to_owned()))
+                .or_insert(CommissionTally {
+                    status: c.status,
+                    currency,
+                    count: 0,
+                    original_minor: 0,
+                });
+            tally.count += 1;
+            tally.original_minor += i128::from(c.original_amount.minor());
+        }
+        Ok(tallies.into_values().collect())
+    }
+
     /// The refund, if recorded.
     fn refund(&mut self, tenant: &TenantId, id: &RefundId) -> Result<Option<Refund>>;
     /// Inserts a refund.
@@ -218,6 +275,30 @@ pub trait Tx {
     fn put_payout(&mut self, payout: &Payout) -> Result<()>;
     /// Payouts matching the filter, in id order.
     fn payouts(&mut self, tenant: &TenantId, filter: &PayoutFilter) -> Result<Vec<Payout>>;
+    /// The tenant's payouts counted per batch and status (ordered by batch id,
+    /// then status, as text), with how many were sent once or more: what
+    /// metrics report, without reading every payout and its id lists.
+    ///
+    /// The default reads every payout; a backend should count where the rows
+    /// are.
+    fn payout_tallies(&mut self, tenant: &TenantId) -> Result<Vec<PayoutTally>> {
+        let mut tallies: BTreeMap<(BatchId, &'static str), PayoutTally> = BTreeMap::new();
+        for p in self.payouts(tenant, &PayoutFilter::default())? {
+            let tally = tallies
+                .entry((p.batch.clone(), p.status.as_str()))
+                .or_insert_with(|| PayoutTally {
+                    batch: p.batch.clone(),
+                    status: p.status,
+                    count: 0,
+                    sent: 0,
+                    retried: 0,
+                });
+            tally.count += 1;
+            tally.sent += u64::from(p.attempts > 0);
+            tally.retried += u64::from(p.attempts > 1);
+        }
+        Ok(tallies.into_values().collect())
+    }
 
     /// The tenant's last audit record, read under the write lock.
     fn audit_head(&mut self, tenant: &TenantId) -> Result<Option<AuditHead>>;

@@ -11,7 +11,8 @@ use std::sync::LazyLock;
 use mlas_core::audit::{AuditHead, AuditPayload, AuditQuery, AuditRecord, AuditRow};
 use mlas_core::payout::BatchLease;
 use mlas_core::store::{
-    AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, PayoutFilter, Tx,
+    AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, CommissionTally,
+    PayoutFilter, PayoutTally, Tx,
 };
 use mlas_core::{
     Adjustment, AdjustmentId, AdjustmentKind, Affiliate, AffiliateId, AffiliateStatus, BatchId,
@@ -844,6 +845,28 @@ impl Tx for SqliteTx<'_> {
         self.all(&select.sql, params_from_iter(select.args), commission_row)
     }
 
+    fn commission_tallies(&mut self, tenant: &TenantId) -> Result<Vec<CommissionTally>> {
+        // SUM fails with "integer overflow" past i64: a Storage error, for
+        // a tenant earning more than 9.2e18 minor units.
+        self.all(
+            "SELECT status, currency, COUNT(*), SUM(original_minor) FROM commissions \
+             WHERE tenant = ?1 GROUP BY status, currency ORDER BY status, currency",
+            params![tenant.as_str()],
+            |row| {
+                let status: String = row.get(0).storage()?;
+                let code: String = row.get(1).storage()?;
+                let sum: i64 = row.get(3).storage()?;
+                Ok(CommissionTally {
+                    status: CommissionStatus::parse(&status)
+                        .map_err(|e| Error::integrity(e.to_string()))?,
+                    currency: currency(&code)?,
+                    count: unsigned(row.get(2).storage()?, "count")?,
+                    original_minor: i128::from(sum),
+                })
+            },
+        )
+    }
+
     fn refund(&mut self, tenant: &TenantId, id: &RefundId) -> Result<Option<Refund>> {
         self.one(
             &format!("SELECT {REFUND_COLUMNS} FROM refunds WHERE tenant = ?1 AND id = ?2"),
@@ -970,6 +993,25 @@ impl Tx for SqliteTx<'_> {
     fn payouts(&mut self, tenant: &TenantId, filter: &PayoutFilter) -> Result<Vec<Payout>> {
         let select = query::payouts(PAYOUT_COLUMNS, tenant, filter);
         self.all(&select.sql, params_from_iter(select.args), payout_row)
+    }
+
+    fn payout_tallies(&mut self, tenant: &TenantId) -> Result<Vec<PayoutTally>> {
+        self.all(
+            "SELECT batch, status, COUNT(*), SUM(attempts > 0), SUM(attempts > 1) \
+             FROM payouts WHERE tenant = ?1 GROUP BY batch, status ORDER BY batch, status",
+            params![tenant.as_str()],
+            |row| {
+                let status: String = row.get(1).storage()?;
+                Ok(PayoutTally {
+                    batch: id(row.get(0).storage()?, "batch")?,
+                    status: PayoutStatus::parse(&status)
+                        .map_err(|e| Error::integrity(e.to_string()))?,
+                    count: unsigned(row.get(2).storage()?, "count")?,
+                    sent: unsigned(row.get(3).storage()?, "sent")?,
+                    retried: unsigned(row.get(4).storage()?, "retried")?,
+                })
+            },
+        )
     }
 
     fn audit_head(&mut self, tenant: &TenantId) -> Result<Option<AuditHead>> {

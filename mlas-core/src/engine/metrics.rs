@@ -11,7 +11,6 @@ use crate::error::Result;
 use crate::metrics::{Metrics, mean, rate};
 use crate::money::Currency;
 use crate::payout::PayoutStatus;
-use crate::store::{CommissionFilter, PayoutFilter};
 
 impl Engine {
     /// A snapshot of the tenant's metrics, read in one transaction.
@@ -24,16 +23,18 @@ impl Engine {
         self.read(|tx| {
             let tenant = scope.tenant();
 
-            let commissions = tx.commissions(tenant, &CommissionFilter::default())?;
+            // Counted by the backend: a scrape must not read every commission.
             let mut commissions_by_status = BTreeMap::new();
             let mut sums: BTreeMap<Currency, (i128, u64)> = BTreeMap::new();
-            for c in &commissions {
+            let mut commission_count = 0u64;
+            for t in tx.commission_tallies(tenant)? {
                 *commissions_by_status
-                    .entry(c.status.as_str().to_owned())
-                    .or_insert(0) += 1;
-                let entry = sums.entry(c.original_amount.currency()).or_default();
-                entry.0 += i128::from(c.original_amount.minor());
-                entry.1 += 1;
+                    .entry(t.status.as_str().to_owned())
+                    .or_insert(0) += t.count;
+                let entry = sums.entry(t.currency).or_default();
+                entry.0 += t.original_minor;
+                entry.1 += t.count;
+                commission_count += t.count;
             }
             let count =
                 |s: CommissionStatus| commissions_by_status.get(s.as_str()).copied().unwrap_or(0);
@@ -51,13 +52,14 @@ impl Engine {
                 .map(|r| r.resource_id)
                 .collect();
 
-            let payouts = tx.payouts(tenant, &PayoutFilter::default())?;
+            let payouts = tx.payout_tallies(tenant)?;
             let failed_payouts = payouts
                 .iter()
                 .filter(|p| p.status == PayoutStatus::Failed)
-                .count() as u64;
-            let sent = payouts.iter().filter(|p| p.attempts > 0).count() as u64;
-            let retried = payouts.iter().filter(|p| p.attempts > 1).count() as u64;
+                .map(|p| p.count)
+                .sum::<u64>();
+            let sent = payouts.iter().map(|p| p.sent).sum::<u64>();
+            let retried = payouts.iter().map(|p| p.retried).sum::<u64>();
             let batch_ids: BTreeSet<_> = payouts.iter().map(|p| p.batch.clone()).collect();
             let mut batches_by_status = BTreeMap::new();
             let (mut finished, mut completed) = (0u64, 0u64);
@@ -112,7 +114,7 @@ impl Engine {
                     .map(|(c, (sum, n))| mean(*sum, *n, *c))
                     .collect(),
                 approval_rate: rate(approved, decided),
-                dispute_rate: rate(disputed.len() as u64, commissions.len() as u64),
+                dispute_rate: rate(disputed.len() as u64, commission_count),
                 commissions_by_status,
                 batches_by_status,
                 batch_success_rate: rate(completed, finished),
