@@ -65,6 +65,10 @@
 //!
 //! The indexes serve the library's own queries and nothing else, since every
 //! index slows every insert; a later migration adds one when a query needs it.
+//! Each filtered read names its index (`INDEXED BY`): SQLite's planner would
+//! otherwise walk the tenant's whole primary key for these `WITHOUT ROWID`
+//! tables, and a missing index is then an error rather than a slow scan.
+//! Metrics are counted with `GROUP BY` in SQL, not by reading every row.
 //!
 //! References that must hold (a commission's sale and affiliate, a refund's
 //! sale, a payout's batch and affiliate, an adjustment's affiliate, a
