@@ -1046,20 +1046,24 @@ fn a_wave_of_one_sends_each_payout_between_its_own_two_commits() {
     assert_eq!(stats.count(PayoutStatus::Paid), 3);
 
     // sending, paid, sending, paid, ...: never two payouts SENDING at once.
-    let kinds: Vec<String> = w
-        .engine
+    let expected: Vec<String> = keys
+        .iter()
+        .flat_map(|k| [format!("payout.sending {k}"), format!("payout.paid {k}")])
+        .collect();
+    assert_eq!(sends_and_payments(&w), expected);
+}
+
+/// The `payout.sending` and `payout.paid` records, in chain order, as
+/// "<kind> <payout id>".
+fn sends_and_payments(w: &World) -> Vec<String> {
+    w.engine
         .audit_records(&w.scope, &mlas_core::AuditQuery::default())
         .unwrap()
         .records
         .into_iter()
         .filter(|r| r.kind == "payout.sending" || r.kind == "payout.paid")
         .map(|r| format!("{} {}", r.kind, r.resource_id))
-        .collect();
-    let expected: Vec<String> = keys
-        .iter()
-        .flat_map(|k| [format!("payout.sending {k}"), format!("payout.paid {k}")])
-        .collect();
-    assert_eq!(kinds, expected);
+        .collect()
 }
 
 #[test]
@@ -1067,21 +1071,9 @@ fn a_wave_of_several_marks_them_all_before_sending_any() {
     let mut w = world();
     let keys = three_payouts(&mut w);
     w.process("b1", &SimulatedProvider::new());
-    let kinds: Vec<String> = w
-        .engine
-        .audit_records(&w.scope, &mlas_core::AuditQuery::default())
-        .unwrap()
-        .records
-        .into_iter()
-        .filter(|r| r.kind == "payout.sending" || r.kind == "payout.paid")
-        .map(|r| r.kind)
+    let expected: Vec<String> = ["payout.sending", "payout.paid"]
+        .iter()
+        .flat_map(|kind| keys.iter().map(move |k| format!("{kind} {k}")))
         .collect();
-    assert_eq!(
-        kinds,
-        ["payout.sending"; 3]
-            .into_iter()
-            .chain(["payout.paid"; 3])
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(keys.len(), 3);
+    assert_eq!(sends_and_payments(&w), expected);
 }

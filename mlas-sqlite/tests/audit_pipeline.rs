@@ -7,17 +7,19 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use common::{attack, copy_of};
 use mlas_core::store::Store;
 use mlas_core::{
     AuditEvent, AuditHead, AuditRecord, AuditVerification, BreakReason, ChainVerifier, Engine,
     EngineConfig, ErrorKind, FixedClock, Scope, TenantId,
 };
 use mlas_sqlite::SqliteStore;
-use rusqlite::Connection;
 use serde_json::json;
 
 const KEY: &[u8] = b"host-held audit key";
@@ -89,18 +91,6 @@ fn populated(dir: &Path, name: &str, key: Option<&[u8]>) -> PathBuf {
         })
         .unwrap();
     path
-}
-
-fn copy_of(path: &Path, dir: &Path, name: &str) -> PathBuf {
-    let copy = dir.join(name);
-    SqliteStore::open(path).unwrap().backup_to(&copy).unwrap();
-    copy
-}
-
-fn attack(path: &Path, sql: &str) {
-    let conn = Connection::open(path).unwrap();
-    conn.execute_batch(sql)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 /// The whole chain verified on one thread, record by record.

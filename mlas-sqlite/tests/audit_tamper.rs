@@ -6,10 +6,13 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{TimeDelta, TimeZone, Utc};
+use common::{attack, copy_of};
 use mlas_core::{
     AffiliateStatus, AuditQuery, AuditRecord, BreakReason, Checkpoint, Currency, Decimal, Engine,
     EngineConfig, FixedClock, Money, NewAffiliate, NewRefund, NewSale, RefundId, RuleSpec, SaleId,
@@ -106,19 +109,6 @@ fn populated(dir: &Path, name: &str, key: Option<&[u8]>) -> (PathBuf, Checkpoint
     let report = engine.verify_audit(&s).unwrap();
     assert!(report.is_intact(), "{report:?}");
     (path, checkpoint, report.head.unwrap().seq)
-}
-
-/// A fresh copy of `path` to attack, made with SQLite's backup API.
-fn copy_of(path: &Path, dir: &Path, name: &str) -> PathBuf {
-    let copy = dir.join(name);
-    SqliteStore::open(path).unwrap().backup_to(&copy).unwrap();
-    copy
-}
-
-fn attack(path: &Path, sql: &str) {
-    let conn = Connection::open(path).unwrap();
-    let changed = conn.execute_batch(sql);
-    changed.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 fn records(engine: &Engine) -> Vec<AuditRecord> {

@@ -3,6 +3,7 @@
 // Not every test file uses every helper; a helper failing is a test failing.
 #![allow(dead_code, clippy::unwrap_used)]
 
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use mlas_core::audit::{GENESIS_HASH, record_hash};
@@ -116,4 +117,21 @@ pub fn counts(store: &dyn Store, tenant: &TenantId) -> (usize, usize) {
         })
         .unwrap();
     out
+}
+
+/// A fresh copy of `path` to tamper with, made with SQLite's backup API.
+pub fn copy_of(path: &Path, dir: &Path, name: &str) -> PathBuf {
+    let copy = dir.join(name);
+    mlas_sqlite::SqliteStore::open(path)
+        .unwrap()
+        .backup_to(&copy)
+        .unwrap();
+    copy
+}
+
+/// Runs `sql` on the file behind the library's back, as an attacker would.
+pub fn attack(path: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
