@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import re
 import statistics
 import subprocess
@@ -47,7 +48,8 @@ def build_rust() -> Path:
     subprocess.run(
         ["cargo", "build", "--quiet", "--release", "--example", "ingest_batches"], check=True
     )
-    return Path("target/release/examples/ingest_batches")
+    target = Path(os.environ.get("CARGO_TARGET_DIR", "target"))
+    return target / "release" / "examples" / "ingest_batches"
 
 
 def rust_ms_per_batch(binary: Path, batches: int, batch_size: int) -> float:

@@ -4,8 +4,9 @@
 # Needs only Rust, Python >= 3.10 and pip (maturin and the test tools come from
 # PyPI). It builds one release wheel through the same PEP 517 path as
 # `pip install ./mlas-py`, installs it into a fresh venv, runs pytest (warnings
-# are errors) and mypy.stubtest, then builds the sdist with maturin and installs
-# that into a second fresh venv for a smoke test.
+# are errors), mypy.stubtest and benchmark 6 once on a tiny dataset, then builds
+# the sdist with maturin and installs that into a second fresh venv for a smoke
+# test.
 #
 # CARGO_TARGET_DIR defaults to the workspace's target/, so the third-party crates
 # compile once for both routes. PYTHON picks the interpreter (default python3).
@@ -41,6 +42,9 @@ step "pytest"
 
 step "mypy.stubtest"
 (cd "$work" && "$venv/python" -m mypy.stubtest mlas --allowlist "$here/stubtest-allowlist.txt")
+
+step "benchmark 6 once, on a tiny dataset (benches/python_ingest.py; untimed)"
+(cd "$here/.." && "$venv/python" benches/python_ingest.py --rounds 1 --batches 1 --batch-size 20)
 
 step "sdist (maturin sdist), installed into a second fresh venv"
 "$venv/maturin" sdist --manifest-path "$here/Cargo.toml" --out "$work/sdist"

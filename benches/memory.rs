@@ -1,17 +1,19 @@
 //! Benchmark 7: peak memory while verifying and exporting a long audit chain.
 //!
-//! Builds a SQLite file with N audit records (default 1,000,000; `--records
-//! N` to change), then resets the process's peak RSS (`/proc/self/clear_refs`)
-//! and, through the engine, verifies the chain (`Engine::verify_audit`,
-//! re-hashing every record) and exports it as JSON Lines to a file
-//! (`Engine::export_audit_jsonl`). Prints the peak RSS (`VmHWM`) of that phase.
-//! Goal: at most 64 MB.
+//! Builds a SQLite file with 1,000,000 audit records (2,000 under
+//! `cargo test --benches`; `--records N` to choose), then resets the
+//! process's peak RSS (`/proc/self/clear_refs`) and, through the engine,
+//! verifies the chain (`Engine::verify_audit`, re-hashing every record) and
+//! exports it as JSON Lines to a file (`Engine::export_audit_jsonl`). Prints
+//! the peak RSS (`VmHWM`) of that phase. Goal: at most 64 MB.
 //!
 //! ```sh
-//! cargo run --release --example audit_memory
+//! cargo bench --bench memory
 //! ```
 
-#![allow(clippy::cast_precision_loss)]
+#![allow(clippy::cast_precision_loss, missing_docs)]
+
+mod common;
 
 use std::io::{BufWriter, Write};
 use std::time::Instant;
@@ -39,9 +41,8 @@ fn main() -> Result<(), Error> {
         .position(|a| a == "--records")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir_in(concat!(env!("CARGO_MANIFEST_DIR"), "/target"))
-        .map_err(|e| Error::storage(e.to_string()))?;
+        .unwrap_or(if common::full_run() { 1_000_000 } else { 2_000 });
+    let dir = common::scratch_dir();
     let tenant = TenantId::new("org-bench")?;
     let at = Utc
         .timestamp_opt(1_772_366_400, 0)
