@@ -11,7 +11,7 @@
 //! cargo bench --bench memory
 //! ```
 
-#![allow(clippy::cast_precision_loss, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::cast_precision_loss, missing_docs)]
 
 mod common;
 

@@ -8,7 +8,7 @@
 //! test run (`mlas-py/run-tests.sh`, part of `make test`) runs the script once
 //! on a tiny dataset instead, with the wheel it has just built.
 
-#![allow(missing_docs)]
+#![allow(clippy::unwrap_used, missing_docs)]
 
 mod common;
 
