@@ -42,7 +42,7 @@ use crate::rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 use crate::sale::{Refund, Reversal, Sale};
 use crate::store::{
     AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, CommissionTally,
-    PayoutFilter, PayoutTally, Store, Tx,
+    PayableCommission, PayoutFilter, PayoutTally, Store, Tx,
 };
 
 /// Makes a fresh, empty store for one group of checks.
@@ -1219,7 +1219,8 @@ pub fn payout_filters(factory: Factory<'_>) {
 
 /// Commission and payout tallies count exactly what the filters list, per
 /// status and currency (commissions) or batch and status (payouts), in text
-/// order, and only the tenant's own rows.
+/// order, and only the tenant's own rows; payable commissions are the
+/// APPROVED ones in no payout.
 pub fn tallies(factory: Factory<'_>) {
     use CommissionStatus::{Approved, Paid, Pending};
 
@@ -1266,6 +1267,45 @@ pub fn tallies(factory: Factory<'_>) {
     })
     .unwrap();
 
+    // Scheduling's read: APPROVED and in no payout, with what it needs.
+    write(&*store, |tx| {
+        let mut approved = commission(&t, "c7", "s-1", "a2", Approved);
+        approved.amount = money("12.34", "USD");
+        tx.put_commission(&approved)?;
+        tx.put_commission(&commission(&t, "c10", "s-1", "a1", Approved))?;
+        let mut in_payout = commission(&t, "c8", "s-1", "a1", Approved);
+        in_payout.payout = Some(pay_id("p1"));
+        tx.put_commission(&in_payout)
+    })
+    .unwrap();
+    let payable = read(&*store, |tx| tx.payable_commissions(&t)).unwrap();
+    assert_eq!(
+        payable,
+        [
+            PayableCommission {
+                id: com_id("c10"),
+                affiliate: aff_id("a1"),
+                amount: money("80.01", "USD"),
+            },
+            PayableCommission {
+                id: com_id("c7"),
+                affiliate: aff_id("a2"),
+                amount: money("12.34", "USD"),
+            },
+        ]
+    );
+    let payable = read(&*store, |tx| tx.payable_commissions(&other)).unwrap();
+    assert_eq!(ids(&payable, |c| &c.id), [com_id("c6")]);
+    write(&*store, |tx| {
+        for id in ["c7", "c8", "c10"] {
+            let mut gone = commission(&t, id, "s-1", "a1", CommissionStatus::Rejected);
+            gone.original_amount = money("0.00", "USD");
+            tx.put_commission(&gone)?;
+        }
+        Ok(())
+    })
+    .unwrap();
+
     let tally = |status, code: &str, count, original_minor| CommissionTally {
         status,
         currency: currency(code),
@@ -1278,6 +1318,7 @@ pub fn tallies(factory: Factory<'_>) {
             tally(Paid, "EUR", 2, 1100),
             tally(Paid, "USD", 1, 9259),
             tally(Pending, "USD", 2, 18_518),
+            tally(CommissionStatus::Rejected, "USD", 3, 0),
         ]
     );
     assert_eq!(

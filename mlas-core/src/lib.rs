@@ -68,5 +68,6 @@ pub use rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 pub use rust_decimal::Decimal;
 pub use sale::{NewRefund, NewSale, Refund, Reversal, Sale};
 pub use store::{
-    AdjustmentFilter, CommissionFilter, CommissionTally, PayoutFilter, PayoutTally, Store, Tx,
+    AdjustmentFilter, CommissionFilter, CommissionTally, PayableCommission, PayoutFilter,
+    PayoutTally, Store, Tx,
 };

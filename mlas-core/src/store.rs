@@ -26,7 +26,7 @@ use crate::error::Result;
 use crate::ids::{
     AdjustmentId, AffiliateId, BatchId, CommissionId, PayoutId, RefundId, RuleId, SaleId, TenantId,
 };
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::payout::{Payout, PayoutBatch, PayoutStatus};
 use crate::rule::Rule;
 use crate::sale::{Refund, Sale};
@@ -83,6 +83,18 @@ pub struct CommissionMove<'a> {
     pub to_payout: Option<&'a PayoutId>,
     /// Its new `updated_at`.
     pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An APPROVED commission in no payout, as scheduling reads it: one row of
+/// [`Tx::payable_commissions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayableCommission {
+    /// The commission.
+    pub id: CommissionId,
+    /// Who earned it.
+    pub affiliate: AffiliateId,
+    /// Its current amount.
+    pub amount: Money,
 }
 
 /// How many of a tenant's commissions are in one status and currency, and the
@@ -223,6 +235,29 @@ pub trait Tx {
         tenant: &TenantId,
         filter: &CommissionFilter,
     ) -> Result<Vec<Commission>>;
+
+    /// The tenant's APPROVED commissions that are in no payout, in id order,
+    /// with only what scheduling needs: a batch of all approved commissions
+    /// reads this instead of every full row.
+    ///
+    /// The default goes through [`Tx::commissions`]; a backend may read an
+    /// index that holds these columns.
+    fn payable_commissions(&mut self, tenant: &TenantId) -> Result<Vec<PayableCommission>> {
+        let filter = CommissionFilter {
+            status: Some(CommissionStatus::Approved),
+            ..CommissionFilter::default()
+        };
+        let approved = self.commissions(tenant, &filter)?;
+        Ok(approved
+            .into_iter()
+            .filter(|c| c.payout.is_none())
+            .map(|c| PayableCommission {
+                id: c.id,
+                affiliate: c.affiliate,
+                amount: c.amount,
+            })
+            .collect())
+    }
 
     /// The tenant's commissions counted per status and currency (ordered by
     /// status, then currency code, as text), with the sum of their original

@@ -98,6 +98,22 @@ pub(crate) fn commissions(columns: &str, tenant: &TenantId, filter: &CommissionF
     select.order_and_limit("id", filter.limit)
 }
 
+/// A tenant's APPROVED commissions in no payout (id, affiliate, currency,
+/// amount), oldest id first: read from `commissions_open` alone, which holds
+/// these columns.
+pub(crate) fn payable_commissions(tenant: &TenantId) -> Select {
+    let mut select = Select::new(
+        "id, affiliate, currency, amount_minor",
+        "commissions",
+        Some("commissions_open"),
+        tenant,
+    );
+    select
+        .sql
+        .push_str(" AND status = 'APPROVED' AND payout IS NULL");
+    select.order_and_limit("id", None)
+}
+
 /// A tenant's adjustments matching `filter`, oldest id first.
 pub(crate) fn adjustments(columns: &str, tenant: &TenantId, filter: &AdjustmentFilter) -> Select {
     let index = if filter.payout.is_some() {
@@ -384,6 +400,16 @@ mod tests {
                 select.sql
             );
         }
+    }
+
+    #[test]
+    fn scheduling_reads_the_open_index_alone() {
+        let conn = schema();
+        let plan = plan(&conn, &payable_commissions(&tenant()));
+        assert!(
+            plan.contains("USING COVERING INDEX commissions_open "),
+            "{plan}"
+        );
     }
 
     #[test]

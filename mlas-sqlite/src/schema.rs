@@ -211,9 +211,12 @@ ALTER TABLE batches ADD COLUMN lease_until INTEGER;
 /// (PENDING and APPROVED), the statuses the library looks commissions up by.
 /// A commission leaves it when it is scheduled, and scheduling, paying and
 /// reversing a scheduled or paid one then touch no status index at all; the
-/// index also stays the size of the open work while paid history grows.
+/// index also stays the size of the open work while paid history grows. It
+/// carries what scheduling reads (affiliate, currency, amount, payout), so
+/// a batch of every approved commission reads the index alone.
 const V3: &str = r"
 DROP INDEX commissions_by_status;
-CREATE INDEX commissions_open ON commissions (tenant, status, id)
+CREATE INDEX commissions_open
+    ON commissions (tenant, status, id, affiliate, currency, amount_minor, payout)
     WHERE status = 'PENDING' OR status = 'APPROVED';
 ";

@@ -12,7 +12,7 @@ use mlas_core::audit::{AuditHead, AuditPayload, AuditQuery, AuditRecord, AuditRo
 use mlas_core::payout::BatchLease;
 use mlas_core::store::{
     AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, CommissionTally,
-    PayoutFilter, PayoutTally, Tx,
+    PayableCommission, PayoutFilter, PayoutTally, Tx,
 };
 use mlas_core::{
     Adjustment, AdjustmentId, AdjustmentKind, Affiliate, AffiliateId, AffiliateStatus, BatchId,
@@ -843,6 +843,18 @@ impl Tx for SqliteTx<'_> {
     ) -> Result<Vec<Commission>> {
         let select = query::commissions(COMMISSION_COLUMNS, tenant, filter);
         self.all(&select.sql, params_from_iter(select.args), commission_row)
+    }
+
+    fn payable_commissions(&mut self, tenant: &TenantId) -> Result<Vec<PayableCommission>> {
+        let select = query::payable_commissions(tenant);
+        self.all(&select.sql, params_from_iter(select.args), |row| {
+            let code: String = row.get(2).storage()?;
+            Ok(PayableCommission {
+                id: id(row.get(0).storage()?, "commission id")?,
+                affiliate: id(row.get(1).storage()?, "affiliate")?,
+                amount: money(row.get(3).storage()?, currency(&code)?),
+            })
+        })
     }
 
     fn commission_tallies(&mut self, tenant: &TenantId) -> Result<Vec<CommissionTally>> {

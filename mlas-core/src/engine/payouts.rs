@@ -105,7 +105,9 @@ use crate::payout::{
     PayoutBatch, PayoutStatus, ScheduleOutcome, ScheduleRequest, StatusTotal,
 };
 use crate::provider::{PayoutInstruction, PayoutProvider, ProviderOutcome, ProviderStatus};
-use crate::store::{AdjustmentFilter, CommissionFilter, CommissionMove, PayoutFilter, Tx};
+use crate::store::{
+    AdjustmentFilter, CommissionFilter, CommissionMove, PayableCommission, PayoutFilter, Tx,
+};
 
 /// The longest provider reason or reference kept, in characters.
 const MAX_PROVIDER_TEXT: usize = 1000;
@@ -1008,7 +1010,7 @@ fn stats(batch: PayoutBatch, payouts: &[Payout]) -> Result<BatchStats> {
 
 /// What scheduling will make of one (affiliate, currency) balance.
 struct Group {
-    commissions: Vec<Commission>,
+    commissions: Vec<PayableCommission>,
     adjustments: Vec<Adjustment>,
 }
 
@@ -1055,19 +1057,15 @@ fn schedule(
                         action: "schedule",
                     });
                 }
-                found.push(commission);
+                found.push(PayableCommission {
+                    id: commission.id,
+                    affiliate: commission.affiliate,
+                    amount: commission.amount,
+                });
             }
             found
         }
-        CommissionSelection::AllApproved => {
-            let filter = CommissionFilter {
-                status: Some(CommissionStatus::Approved),
-                ..Default::default()
-            };
-            let mut all = ctx.tx.commissions(&tenant, &filter)?;
-            all.retain(|c| c.payout.is_none());
-            all
-        }
+        CommissionSelection::AllApproved => ctx.tx.payable_commissions(&tenant)?,
     };
 
     let mut groups: BTreeMap<(AffiliateId, Currency), Group> = BTreeMap::new();
