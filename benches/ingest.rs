@@ -175,12 +175,8 @@ impl Setup {
         raw.pragma_update(None, "journal_mode", "WAL").unwrap();
         raw.pragma_update(None, "synchronous", "NORMAL").unwrap();
         raw.pragma_update(None, "foreign_keys", "ON").unwrap();
-        raw.pragma_update(
-            None,
-            "cache_size",
-            std::env::var("RAWCACHE").unwrap_or("-2000".into()),
-        )
-        .unwrap();
+        // MLAS's page cache per connection (16 MiB), so both keep their B-trees' pages.
+        raw.pragma_update(None, "cache_size", -16 * 1024).unwrap();
         let next_seq = raw
             .query_row("SELECT MAX(seq) FROM audit_records", [], |r| r.get(0))
             .unwrap();
