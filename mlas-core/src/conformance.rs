@@ -42,7 +42,7 @@ use crate::rule::{Condition, LevelRate, LevelRule, Rule, RuleSpec};
 use crate::sale::{Refund, Reversal, Sale};
 use crate::store::{
     AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, CommissionTally,
-    PayableCommission, PayoutFilter, PayoutTally, Store, Tx,
+    PayableCommission, PayoutFilter, PayoutHead, PayoutTally, Store, Tx,
 };
 
 /// Makes a fresh, empty store for one group of checks.
@@ -1179,6 +1179,9 @@ pub fn payout_filters(factory: Factory<'_>) {
             expected.iter().map(|i| pay_id(i)).collect::<Vec<_>>(),
             "payouts({filter:?})"
         );
+        let heads = read(&*store, |tx| tx.payout_heads(&t, &filter)).unwrap();
+        let expected: Vec<PayoutHead> = got.iter().map(PayoutHead::of).collect();
+        assert_eq!(heads, expected, "payout_heads({filter:?})");
     };
     let by = |b: Option<&str>, status: Option<PayoutStatus>, aff: Option<&str>| PayoutFilter {
         batch: b.map(batch_id),

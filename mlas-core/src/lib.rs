@@ -69,5 +69,5 @@ pub use rust_decimal::Decimal;
 pub use sale::{NewRefund, NewSale, Refund, Reversal, Sale};
 pub use store::{
     AdjustmentFilter, CommissionFilter, CommissionTally, PayableCommission, PayoutFilter,
-    PayoutTally, Store, Tx,
+    PayoutHead, PayoutTally, Store, Tx,
 };

@@ -97,6 +97,33 @@ pub struct PayableCommission {
     pub amount: Money,
 }
 
+/// A payout without its commission and adjustment lists, as batch
+/// processing and batch statistics read it: one row of [`Tx::payout_heads`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutHead {
+    /// The payout.
+    pub id: PayoutId,
+    /// Where it is in its lifecycle.
+    pub status: PayoutStatus,
+    /// What it pays.
+    pub amount: Money,
+    /// How many times it has been sent.
+    pub attempts: u32,
+}
+
+impl PayoutHead {
+    /// The head of a whole payout.
+    #[must_use]
+    pub fn of(payout: &Payout) -> Self {
+        PayoutHead {
+            id: payout.id.clone(),
+            status: payout.status,
+            amount: payout.amount,
+            attempts: payout.attempts,
+        }
+    }
+}
+
 /// How many of a tenant's commissions are in one status and currency, and the
 /// sum of their original amounts: one row of [`Tx::commission_tallies`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,6 +337,23 @@ pub trait Tx {
     fn put_payout(&mut self, payout: &Payout) -> Result<()>;
     /// Payouts matching the filter, in id order.
     fn payouts(&mut self, tenant: &TenantId, filter: &PayoutFilter) -> Result<Vec<Payout>>;
+    /// The payouts [`Tx::payouts`] lists for `filter`, without their lists:
+    /// what a batch's processing and statistics need, for a fraction of the
+    /// reading (a payout lists up to thousands of commission ids).
+    ///
+    /// The default goes through [`Tx::payouts`]; a backend may leave the
+    /// lists unread.
+    fn payout_heads(
+        &mut self,
+        tenant: &TenantId,
+        filter: &PayoutFilter,
+    ) -> Result<Vec<PayoutHead>> {
+        Ok(self
+            .payouts(tenant, filter)?
+            .iter()
+            .map(PayoutHead::of)
+            .collect())
+    }
     /// The tenant's payouts counted per batch and status (ordered by batch id,
     /// then status, as text), with how many were sent once or more: what
     /// metrics report, without reading every payout and its id lists.

@@ -12,7 +12,7 @@ use mlas_core::audit::{AuditHead, AuditPayload, AuditQuery, AuditRecord, AuditRo
 use mlas_core::payout::BatchLease;
 use mlas_core::store::{
     AdjustmentFilter, AuditCheckpoint, CommissionFilter, CommissionMove, CommissionTally,
-    PayableCommission, PayoutFilter, PayoutTally, Tx,
+    PayableCommission, PayoutFilter, PayoutHead, PayoutTally, Tx,
 };
 use mlas_core::{
     Adjustment, AdjustmentId, AdjustmentKind, Affiliate, AffiliateId, AffiliateStatus, BatchId,
@@ -1005,6 +1005,31 @@ impl Tx for SqliteTx<'_> {
     fn payouts(&mut self, tenant: &TenantId, filter: &PayoutFilter) -> Result<Vec<Payout>> {
         let select = query::payouts(PAYOUT_COLUMNS, tenant, filter);
         self.all(&select.sql, params_from_iter(select.args), payout_row)
+    }
+
+    fn payout_heads(
+        &mut self,
+        tenant: &TenantId,
+        filter: &PayoutFilter,
+    ) -> Result<Vec<PayoutHead>> {
+        // These columns come before the lists in the row, so a list that
+        // spills into overflow pages is not read.
+        let select = query::payouts(
+            "id, status, currency, amount_minor, attempts",
+            tenant,
+            filter,
+        );
+        self.all(&select.sql, params_from_iter(select.args), |row| {
+            let status: String = row.get(1).storage()?;
+            let code: String = row.get(2).storage()?;
+            Ok(PayoutHead {
+                id: id(row.get(0).storage()?, "payout id")?,
+                status: PayoutStatus::parse(&status)
+                    .map_err(|e| Error::integrity(e.to_string()))?,
+                amount: money(row.get(3).storage()?, currency(&code)?),
+                attempts: unsigned(row.get(4).storage()?, "attempts")?,
+            })
+        })
     }
 
     fn payout_tallies(&mut self, tenant: &TenantId) -> Result<Vec<PayoutTally>> {

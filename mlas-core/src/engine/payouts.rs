@@ -106,7 +106,8 @@ use crate::payout::{
 };
 use crate::provider::{PayoutInstruction, PayoutProvider, ProviderOutcome, ProviderStatus};
 use crate::store::{
-    AdjustmentFilter, CommissionFilter, CommissionMove, PayableCommission, PayoutFilter, Tx,
+    AdjustmentFilter, CommissionFilter, CommissionMove, PayableCommission, PayoutFilter,
+    PayoutHead, Tx,
 };
 
 /// The longest provider reason or reference kept, in characters.
@@ -222,8 +223,13 @@ impl Engine {
             self.reconcile(scope, payout, provider, &lease)?;
         }
 
+        let pending = PayoutFilter {
+            batch: Some(id.clone()),
+            status: Some(PayoutStatus::Pending),
+            ..Default::default()
+        };
         let mut queue: VecDeque<PayoutId> = self
-            .batch_payouts(scope, id, PayoutStatus::Pending)?
+            .read(|tx| tx.payout_heads(scope.tenant(), &pending))?
             .into_iter()
             .map(|p| p.id)
             .collect();
@@ -365,7 +371,7 @@ impl Engine {
                 batch: Some(id.clone()),
                 ..Default::default()
             };
-            let payouts = tx.payouts(scope.tenant(), &filter)?;
+            let payouts = tx.payout_heads(scope.tenant(), &filter)?;
             stats(batch, &payouts)
         })
     }
@@ -913,7 +919,7 @@ fn settle_batch(ctx: &mut Ctx<'_>, id: &BatchId) -> Result<()> {
         batch: Some(id.clone()),
         ..Default::default()
     };
-    let payouts = ctx.tx.payouts(&ctx.scope.tenant, &filter)?;
+    let payouts = ctx.tx.payout_heads(&ctx.scope.tenant, &filter)?;
     let Some(status) = finished_status(&payouts) else {
         return Ok(());
     };
@@ -945,7 +951,7 @@ fn settle_batch(ctx: &mut Ctx<'_>, id: &BatchId) -> Result<()> {
 
 /// The finished status a batch's payouts give, or `None` while any is PENDING
 /// or SENDING. Cancelled payouts do not count.
-fn finished_status(payouts: &[Payout]) -> Option<BatchStatus> {
+fn finished_status(payouts: &[PayoutHead]) -> Option<BatchStatus> {
     let open = payouts
         .iter()
         .any(|p| matches!(p.status, PayoutStatus::Pending | PayoutStatus::Sending));
@@ -967,7 +973,7 @@ fn finished_status(payouts: &[Payout]) -> Option<BatchStatus> {
     })
 }
 
-fn stats(batch: PayoutBatch, payouts: &[Payout]) -> Result<BatchStats> {
+fn stats(batch: PayoutBatch, payouts: &[PayoutHead]) -> Result<BatchStats> {
     let mut totals: BTreeMap<(PayoutStatus, Currency), (u64, Money)> = BTreeMap::new();
     let mut attempts = 0u64;
     for payout in payouts {
