@@ -96,15 +96,20 @@ impl<'c> SqliteTx<'c> {
         stmt.execute(params).storage()
     }
 
-    /// Inserts or replaces one row with an [`Upsert`]'s statements: the
-    /// INSERT first, since new rows are the common case (imports), and the
-    /// UPDATE when the key exists.
+    /// Inserts or replaces one row with an [`Upsert`]'s statements, trying
+    /// first the one its table's writes mostly need.
     fn upsert(&self, sql: &Upsert, params: &[&dyn ToSql]) -> Result<()> {
         self.writable()?;
+        if sql.first == Mostly::Updates {
+            let mut update = self.conn.prepare_cached(&sql.update).storage()?;
+            if update.execute(params).storage()? > 0 {
+                return Ok(());
+            }
+        }
         let mut insert = self.conn.prepare_cached(&sql.insert).storage()?;
         match insert.execute(params) {
             Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
+            Err(e) if sql.first == Mostly::Inserts && is_unique_violation(&e) => {
                 let mut update = self.conn.prepare_cached(&sql.update).storage()?;
                 update.execute(params).storage()?;
             }
@@ -114,6 +119,19 @@ impl<'c> SqliteTx<'c> {
     }
 }
 
+/// Which statement of an [`Upsert`] a table's writes mostly need, so that it
+/// is tried first: a failed INSERT or an UPDATE of no row is wasted work.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mostly {
+    /// New rows: affiliates, sales, commissions, refunds and adjustments
+    /// arrive in bulk and change far less often.
+    Inserts,
+    /// Existing rows: a payout is written once and changed at least twice, a
+    /// batch's lease is renewed once a wave, a tenant's audit anchor moves
+    /// with every archive.
+    Updates,
+}
+
 /// The two statements of a write that inserts or replaces one row: a plain
 /// INSERT, and an UPDATE by key for when the row exists. (`INSERT ... ON
 /// CONFLICT DO UPDATE` makes SQLite keep a statement journal for every insert,
@@ -121,12 +139,13 @@ impl<'c> SqliteTx<'c> {
 struct Upsert {
     update: String,
     insert: String,
+    first: Mostly,
 }
 
 impl Upsert {
     /// Statements over `columns`, whose first `key` columns are the key; the
     /// parameters are `?1 ...` in column order for both.
-    fn new(table: &str, columns: &[&str], key: usize) -> Self {
+    fn new(table: &str, columns: &[&str], key: usize, first: Mostly) -> Self {
         let set: Vec<String> = columns
             .iter()
             .enumerate()
@@ -150,6 +169,7 @@ impl Upsert {
                 columns.join(", "),
                 slots.join(", ")
             ),
+            first,
         }
     }
 }
@@ -172,6 +192,7 @@ static UPSERT_AFFILIATES: LazyLock<Upsert> = LazyLock::new(|| {
             "updated_at",
         ],
         2,
+        Mostly::Inserts,
     )
 });
 static UPSERT_SALES: LazyLock<Upsert> = LazyLock::new(|| {
@@ -193,6 +214,7 @@ static UPSERT_SALES: LazyLock<Upsert> = LazyLock::new(|| {
             "explanation",
         ],
         2,
+        Mostly::Inserts,
     )
 });
 static UPSERT_COMMISSIONS: LazyLock<Upsert> = LazyLock::new(|| {
@@ -223,6 +245,7 @@ static UPSERT_COMMISSIONS: LazyLock<Upsert> = LazyLock::new(|| {
             "updated_at",
         ],
         2,
+        Mostly::Inserts,
     )
 });
 static UPSERT_REFUNDS: LazyLock<Upsert> = LazyLock::new(|| {
@@ -239,6 +262,7 @@ static UPSERT_REFUNDS: LazyLock<Upsert> = LazyLock::new(|| {
             "created_at",
         ],
         2,
+        Mostly::Inserts,
     )
 });
 static UPSERT_ADJUSTMENTS: LazyLock<Upsert> = LazyLock::new(|| {
@@ -259,6 +283,7 @@ static UPSERT_ADJUSTMENTS: LazyLock<Upsert> = LazyLock::new(|| {
             "created_at",
         ],
         2,
+        Mostly::Inserts,
     )
 });
 static UPSERT_BATCHES: LazyLock<Upsert> = LazyLock::new(|| {
@@ -277,6 +302,7 @@ static UPSERT_BATCHES: LazyLock<Upsert> = LazyLock::new(|| {
             "lease_until",
         ],
         2,
+        Mostly::Updates,
     )
 });
 static UPSERT_PAYOUTS: LazyLock<Upsert> = LazyLock::new(|| {
@@ -301,10 +327,17 @@ static UPSERT_PAYOUTS: LazyLock<Upsert> = LazyLock::new(|| {
             "paid_at",
         ],
         2,
+        Mostly::Updates,
     )
 });
-static UPSERT_AUDIT_ANCHORS: LazyLock<Upsert> =
-    LazyLock::new(|| Upsert::new("audit_anchors", &["tenant", "seq", "hash", "at"], 1));
+static UPSERT_AUDIT_ANCHORS: LazyLock<Upsert> = LazyLock::new(|| {
+    Upsert::new(
+        "audit_anchors",
+        &["tenant", "seq", "hash", "at"],
+        1,
+        Mostly::Updates,
+    )
+});
 
 // --- Affiliates -------------------------------------------------------------
 
