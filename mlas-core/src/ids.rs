@@ -83,13 +83,15 @@ fn check_id(id: &str, field: &str) -> Result<()> {
             format!("must be 1 to {MAX_ID_LEN} characters, got {}", id.len()),
         ));
     }
-    if let Some(bad) = id.chars().find(|c| !c.is_ascii_graphic()) {
-        return Err(Error::validation(
-            field,
-            format!("{id:?} contains the character {bad:?}"),
-        ));
+    // Bytes first (the common, valid case); characters only to name a bad one.
+    if id.bytes().all(|b| b.is_ascii_graphic()) {
+        return Ok(());
     }
-    Ok(())
+    let bad = id.chars().find(|c| !c.is_ascii_graphic()).unwrap_or(' ');
+    Err(Error::validation(
+        field,
+        format!("{id:?} contains the character {bad:?}"),
+    ))
 }
 
 id_type!(

@@ -86,6 +86,36 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T, column: &str) -> Result<
         .map_err(|e| Error::storage(format!("cannot encode {column} as json: {e}")))
 }
 
+/// A list of ids as JSON text, byte for byte what `serde_json` writes for it,
+/// without going through its serializer: payouts store lists of hundreds of
+/// commission ids, and writing them was a twentieth of a batch's time. Ids
+/// hold printable ASCII only (checked when they are made), so `"` and `\`
+/// are the only characters to escape.
+pub(crate) fn id_list<I: AsRef<str>>(ids: &[I]) -> String {
+    let mut out =
+        String::with_capacity(2 + ids.iter().map(|i| i.as_ref().len() + 3).sum::<usize>());
+    out.push('[');
+    for (n, id) in ids.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for part in id.as_ref().split_inclusive(['"', '\\']) {
+            match part.as_bytes().last() {
+                Some(&last @ (b'"' | b'\\')) => {
+                    out.push_str(&part[..part.len() - 1]);
+                    out.push('\\');
+                    out.push(char::from(last));
+                }
+                _ => out.push_str(part),
+            }
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
+
 /// A value from JSON text.
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str, column: &str) -> Result<T> {
     serde_json::from_str(text)
@@ -107,6 +137,45 @@ pub(crate) fn signed(value: u64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_lists_are_written_as_serde_json_writes_them() {
+        use mlas_core::CommissionId;
+
+        let none: [CommissionId; 0] = [];
+        let lists: [&[&str]; 5] = [
+            &[],
+            &["com_1"],
+            &["com_1", "com_2", "com_3"],
+            &["a\"b", "c\\d", "\"\"", "\\", "x\\\"y"],
+            &["!#$%&'()*+,-./:;<=>?@[]^_`{|}~"],
+        ];
+        assert_eq!(id_list(&none), "[]");
+        for list in lists {
+            let ids: Vec<CommissionId> = list
+                .iter()
+                .map(|i| CommissionId::new(*i).unwrap())
+                .collect();
+            assert_eq!(
+                id_list(&ids),
+                serde_json::to_string(&ids).unwrap(),
+                "{list:?}"
+            );
+            let back: Vec<CommissionId> = serde_json::from_str(&id_list(&ids)).unwrap();
+            assert_eq!(back, ids);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_id_list_is_written_as_serde_json_writes_it(
+            list in proptest::collection::vec("[!-~]{1,24}", 0..8)
+        ) {
+            let ids: Vec<mlas_core::AffiliateId> =
+                list.iter().map(|i| mlas_core::AffiliateId::new(i.as_str()).unwrap()).collect();
+            proptest::prop_assert_eq!(id_list(&ids), serde_json::to_string(&ids).unwrap());
+        }
+    }
 
     #[test]
     fn mixed_currencies_in_one_row_are_refused() {

@@ -24,8 +24,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
 
 use crate::convert::{
-    currency, decimal, from_json, id, micros, money, opt_id, opt_micros, opt_time, row_currency,
-    signed, time, to_json, unsigned,
+    currency, decimal, from_json, id, id_list, micros, money, opt_id, opt_micros, opt_time,
+    row_currency, signed, time, to_json, unsigned,
 };
 use crate::error::{SqlResultExt, is_unique_violation};
 use crate::query;
@@ -742,7 +742,7 @@ impl Tx for SqliteTx<'_> {
                 sale.refunded.minor(),
                 micros(sale.occurred_at),
                 sale.chain.first().map_or("", AffiliateId::as_str),
-                to_json(&sale.chain, "chain")?,
+                id_list(&sale.chain),
                 sale.attribution_type,
                 sale.buyer.as_ref().map(AffiliateId::as_str),
                 to_json(&sale.attributes, "attributes")?,
@@ -1022,8 +1022,8 @@ impl Tx for SqliteTx<'_> {
                 p.amount.minor(),
                 p.status.as_str(),
                 p.attempts,
-                to_json(&p.commissions, "commissions")?,
-                to_json(&p.adjustments, "adjustments")?,
+                id_list(&p.commissions),
+                id_list(&p.adjustments),
                 p.provider_reference,
                 p.failure_reason,
                 i64::from(p.retryable),
