@@ -171,12 +171,7 @@ impl Setup {
         assert_eq!(rows.sales.len(), batch_size);
         assert_eq!(rows.commissions.len(), batch_size * common::DEPTH);
 
-        let raw = Connection::open(&raw_path).unwrap();
-        raw.pragma_update(None, "journal_mode", "WAL").unwrap();
-        raw.pragma_update(None, "synchronous", "NORMAL").unwrap();
-        raw.pragma_update(None, "foreign_keys", "ON").unwrap();
-        // MLAS's page cache per connection (16 MiB), so both keep their B-trees' pages.
-        raw.pragma_update(None, "cache_size", -16 * 1024).unwrap();
+        let raw = common::raw_connection(&raw_path);
         let next_seq = raw
             .query_row("SELECT MAX(seq) FROM audit_records", [], |r| r.get(0))
             .unwrap();

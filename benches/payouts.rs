@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use mlas::sqlite::Synchronous;
 use mlas::{BatchId, CommissionSelection, ScheduleRequest, SimulatedProvider};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{TransactionBehavior, params};
 
 /// Builds the prepared file: the sales, their commissions approved.
 fn template(dir: &Path, chains: usize, batches: u64, batch_size: usize) -> (PathBuf, usize) {
@@ -75,26 +75,15 @@ fn run(dir: &Path, template: &Path, round: u64, commissions: usize) -> (Duration
     assert_eq!(in_payouts, commissions);
     assert_eq!(stats.unresolved, 0);
     drop(engine);
-    remove_db(&path);
+    common::remove_db(&path);
     (scheduled, total.saturating_sub(scheduled))
-}
-
-/// Removes a database file and its WAL and shared-memory files.
-fn remove_db(path: &Path) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
 }
 
 /// One baseline run on a fresh copy of the template: (schedule, process).
 fn raw_run(dir: &Path, template: &Path, round: u64, commissions: usize) -> (Duration, Duration) {
     let path = dir.join(format!("raw-{round}.db"));
     std::fs::copy(template, &path).unwrap();
-    let mut conn = Connection::open(&path).unwrap();
-    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
-    conn.pragma_update(None, "foreign_keys", "ON").unwrap();
-    conn.pragma_update(None, "cache_size", -16 * 1024).unwrap();
+    let mut conn = common::raw_connection(&path);
     let tenant: String = conn
         .query_row("SELECT tenant FROM commissions LIMIT 1", [], |r| r.get(0))
         .unwrap();
@@ -204,7 +193,7 @@ fn raw_run(dir: &Path, template: &Path, round: u64, commissions: usize) -> (Dura
     let in_payouts: usize = payouts.iter().map(|(_, ids)| ids.len()).sum();
     assert_eq!(in_payouts, commissions);
     drop(conn);
-    remove_db(&path);
+    common::remove_db(&path);
     (scheduled, total.saturating_sub(scheduled))
 }
 

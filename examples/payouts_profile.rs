@@ -23,7 +23,7 @@ fn main() {
     let scope = common::scope();
     if !template.exists() {
         let build = dir.join("payouts-build.db");
-        let _ = std::fs::remove_file(&build);
+        common::remove_db(&build);
         let store = common::open(&build, Synchronous::Normal);
         let engine = common::engine(store.clone());
         let sellers = common::populate(&engine, chains);
@@ -37,9 +37,7 @@ fn main() {
     }
 
     let work = dir.join("payouts-run.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", work.display()));
-    }
+    common::remove_db(&work);
     std::fs::copy(&template, &work).unwrap();
     let engine = common::engine(common::open(&work, Synchronous::Normal));
     let provider = SimulatedProvider::new();

@@ -50,6 +50,25 @@ pub fn scratch_dir() -> tempfile::TempDir {
     dir
 }
 
+/// A bare rusqlite connection for a baseline, with the settings MLAS gives
+/// its own: WAL, synchronous=NORMAL, foreign keys, and its 16 MiB page cache,
+/// so that both keep their B-trees' pages.
+pub fn raw_connection(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+    conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+    conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+    conn.pragma_update(None, "cache_size", -16 * 1024).unwrap();
+    conn
+}
+
+/// Removes a database file with its WAL and shared-memory files, if present.
+pub fn remove_db(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
 pub fn open(path: &Path, synchronous: Synchronous) -> Arc<SqliteStore> {
     Arc::new(SqliteStore::open_with(SqliteOptions::file(path).synchronous(synchronous)).unwrap())
 }

@@ -97,6 +97,18 @@ pub struct PayableCommission {
     pub amount: Money,
 }
 
+impl PayableCommission {
+    /// What scheduling needs of a whole commission.
+    #[must_use]
+    pub fn of(commission: Commission) -> Self {
+        PayableCommission {
+            id: commission.id,
+            affiliate: commission.affiliate,
+            amount: commission.amount,
+        }
+    }
+}
+
 /// A payout without its commission and adjustment lists, as batch
 /// processing and batch statistics read it: one row of [`Tx::payout_heads`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -278,11 +290,7 @@ pub trait Tx {
         Ok(approved
             .into_iter()
             .filter(|c| c.payout.is_none())
-            .map(|c| PayableCommission {
-                id: c.id,
-                affiliate: c.affiliate,
-                amount: c.amount,
-            })
+            .map(PayableCommission::of)
             .collect())
     }
 

@@ -122,6 +122,12 @@ pub(crate) fn from_json<T: DeserializeOwned>(text: &str, column: &str) -> Result
         .map_err(|e| Error::integrity(format!("stored {column} is not valid: {e}")))
 }
 
+/// A stored status (or other enum text) as its type parses it: text the type
+/// does not know means the file was edited outside MLAS.
+pub(crate) fn stored<T>(parsed: Result<T>) -> Result<T> {
+    parsed.map_err(|e| Error::integrity(e.to_string()))
+}
+
 /// A stored unsigned counter.
 pub(crate) fn unsigned<T: TryFrom<i64>>(value: i64, column: &str) -> Result<T> {
     T::try_from(value)

@@ -25,7 +25,7 @@ use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
 
 use crate::convert::{
     currency, decimal, from_json, id, id_list, micros, money, opt_id, opt_micros, opt_time,
-    row_currency, signed, time, to_json, unsigned,
+    row_currency, signed, stored, time, to_json, unsigned,
 };
 use crate::error::{SqlResultExt, is_unique_violation};
 use crate::query;
@@ -363,7 +363,7 @@ fn affiliate_row(row: &Row<'_>) -> Result<Affiliate> {
         id: id(row.get(1).storage()?, "affiliate id")?,
         name: row.get(2).storage()?,
         email: row.get(3).storage()?,
-        status: AffiliateStatus::parse(&status).map_err(|e| Error::integrity(e.to_string()))?,
+        status: stored(AffiliateStatus::parse(&status))?,
         tier: row.get(5).storage()?,
         commission_rate: decimal(&rate, "commission_rate")?,
         payout,
@@ -444,7 +444,7 @@ fn commission_row(row: &Row<'_>) -> Result<Commission> {
         rule_version: rule_version
             .map(|v| unsigned(v, "rule_version"))
             .transpose()?,
-        status: CommissionStatus::parse(&status).map_err(|e| Error::integrity(e.to_string()))?,
+        status: stored(CommissionStatus::parse(&status))?,
         status_reason: row.get(17).storage()?,
         available_at: time(row.get(18).storage()?, "available_at")?,
         payout: opt_id(row.get(19).storage()?, "payout")?,
@@ -504,7 +504,7 @@ fn batch_row(row: &Row<'_>) -> Result<PayoutBatch> {
         tenant: id(row.get(0).storage()?, "tenant")?,
         id: id(row.get(1).storage()?, "batch id")?,
         scheduled_for: time(row.get(2).storage()?, "scheduled_for")?,
-        status: BatchStatus::parse(&status).map_err(|e| Error::integrity(e.to_string()))?,
+        status: stored(BatchStatus::parse(&status))?,
         request_digest: row.get(4).storage()?,
         created_at: time(row.get(5).storage()?, "created_at")?,
         started_at: opt_time(row.get(6).storage()?, "started_at")?,
@@ -538,7 +538,7 @@ fn payout_row(row: &Row<'_>) -> Result<Payout> {
         batch: id(row.get(2).storage()?, "batch")?,
         affiliate: id(row.get(3).storage()?, "affiliate")?,
         amount: money(row.get(5).storage()?, currency(&code)?),
-        status: PayoutStatus::parse(&status).map_err(|e| Error::integrity(e.to_string()))?,
+        status: stored(PayoutStatus::parse(&status))?,
         attempts: unsigned(row.get(7).storage()?, "attempts")?,
         commissions: from_json(&commissions, "commissions")?,
         adjustments: from_json(&adjustments, "adjustments")?,
@@ -902,8 +902,7 @@ impl Tx for SqliteTx<'_> {
                 let code: String = row.get(1).storage()?;
                 let sum: i64 = row.get(3).storage()?;
                 Ok(CommissionTally {
-                    status: CommissionStatus::parse(&status)
-                        .map_err(|e| Error::integrity(e.to_string()))?,
+                    status: stored(CommissionStatus::parse(&status))?,
                     currency: currency(&code)?,
                     count: unsigned(row.get(2).storage()?, "count")?,
                     original_minor: i128::from(sum),
@@ -1057,8 +1056,7 @@ impl Tx for SqliteTx<'_> {
             let code: String = row.get(2).storage()?;
             Ok(PayoutHead {
                 id: id(row.get(0).storage()?, "payout id")?,
-                status: PayoutStatus::parse(&status)
-                    .map_err(|e| Error::integrity(e.to_string()))?,
+                status: stored(PayoutStatus::parse(&status))?,
                 amount: money(row.get(3).storage()?, currency(&code)?),
                 attempts: unsigned(row.get(4).storage()?, "attempts")?,
             })
@@ -1074,8 +1072,7 @@ impl Tx for SqliteTx<'_> {
                 let status: String = row.get(1).storage()?;
                 Ok(PayoutTally {
                     batch: id(row.get(0).storage()?, "batch")?,
-                    status: PayoutStatus::parse(&status)
-                        .map_err(|e| Error::integrity(e.to_string()))?,
+                    status: stored(PayoutStatus::parse(&status))?,
                     count: unsigned(row.get(2).storage()?, "count")?,
                     sent: unsigned(row.get(3).storage()?, "sent")?,
                     retried: unsigned(row.get(4).storage()?, "retried")?,

@@ -218,16 +218,12 @@ impl Engine {
         })?;
 
         // Crash recovery first: nothing is sent while an earlier outcome is unknown.
-        let sending = self.batch_payouts(scope, id, PayoutStatus::Sending)?;
+        let sending = self.payouts(scope, &in_batch(id, PayoutStatus::Sending))?;
         for payout in &sending {
             self.reconcile(scope, payout, provider, &lease)?;
         }
 
-        let pending = PayoutFilter {
-            batch: Some(id.clone()),
-            status: Some(PayoutStatus::Pending),
-            ..Default::default()
-        };
+        let pending = in_batch(id, PayoutStatus::Pending);
         let mut queue: VecDeque<PayoutId> = self
             .read(|tx| tx.payout_heads(scope.tenant(), &pending))?
             .into_iter()
@@ -451,22 +447,6 @@ impl Engine {
         })
     }
 
-    fn batch_payouts(
-        &self,
-        scope: &Scope,
-        batch: &BatchId,
-        status: PayoutStatus,
-    ) -> Result<Vec<Payout>> {
-        self.payouts(
-            scope,
-            &PayoutFilter {
-                batch: Some(batch.clone()),
-                status: Some(status),
-                ..Default::default()
-            },
-        )
-    }
-
     /// Asks the provider what became of a SENDING payout and records the answer.
     fn reconcile(
         &self,
@@ -593,6 +573,15 @@ impl Engine {
             }
         })?;
         Ok(unsent.into_iter().map(|i| i.idempotency_key).collect())
+    }
+}
+
+/// The filter for a batch's payouts in one status.
+fn in_batch(batch: &BatchId, status: PayoutStatus) -> PayoutFilter {
+    PayoutFilter {
+        batch: Some(batch.clone()),
+        status: Some(status),
+        ..Default::default()
     }
 }
 
@@ -1063,11 +1052,7 @@ fn schedule(
                         action: "schedule",
                     });
                 }
-                found.push(PayableCommission {
-                    id: commission.id,
-                    affiliate: commission.affiliate,
-                    amount: commission.amount,
-                });
+                found.push(PayableCommission::of(commission));
             }
             found
         }
